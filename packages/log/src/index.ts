@@ -1,0 +1,4 @@
+export * from './errors.js';
+export * from './crc32c.js';
+export * from './batch-header.js';
+export * from './codec.js';
