@@ -1,12 +1,19 @@
 // Encoding of Kafka v2 record batches. No file-system dependency: the client imports this too.
+//
+// One pass sizes every record (sizes and timestamp deltas go to reusable scratch arrays), one
+// allocation holds the whole batch, and a second pass writes it. Nothing on the per-record
+// path allocates or uses BigInt. Decoding lives in record-decoder.ts.
 
-import { gzipSync } from 'node:zlib';
 import {
   ATTR_CONTROL, ATTR_TIMESTAMP_TYPE_LOG_APPEND, ATTR_TRANSACTIONAL, BATCH_HEADER_SIZE, COMPRESSION_CODES,
   LOG_OVERHEAD, MAGIC_V2, NO_PARTITION_LEADER_EPOCH, NO_PRODUCER_EPOCH, NO_PRODUCER_ID, NO_SEQUENCE,
-  OFFSET_ATTRIBUTES, OFFSET_CRC, computeBatchCrc, type CompressionType, type TimestampType,
+  OFFSET_ATTRIBUTES, OFFSET_BASE_OFFSET, OFFSET_BASE_SEQUENCE, OFFSET_BASE_TIMESTAMP, OFFSET_BATCH_LENGTH, OFFSET_CRC,
+  OFFSET_LAST_OFFSET_DELTA, OFFSET_MAGIC, OFFSET_MAX_TIMESTAMP, OFFSET_PARTITION_LEADER_EPOCH, OFFSET_PRODUCER_EPOCH,
+  OFFSET_PRODUCER_ID, OFFSET_RECORD_COUNT, computeBatchCrc, type CompressionType, type TimestampType,
 } from './batch-header.js';
+import { compressRecords, unsupportedCompression } from './compression.js';
 import { LogError } from './errors.js';
+import { sizeOfVarint, sizeOfVarlong, writeInt64FromNumber, writeVarint, writeVarlong } from './varint.js';
 
 export interface RecordHeader {
   key: string;
@@ -30,6 +37,11 @@ export interface BatchInput {
   /** Default timestamp for records without one (epoch ms). Required when any record lacks one. */
   timestamp?: number;
   timestampType?: TimestampType;
+  /**
+   * With timestampType 'log-append': the broker's append time, written as maxTimestamp (which
+   * then stands for every record's timestamp). Defaults to the largest record timestamp.
+   */
+  logAppendTime?: number;
   producerId?: bigint;
   producerEpoch?: number;
   baseSequence?: number;
@@ -37,143 +49,203 @@ export interface BatchInput {
   isControl?: boolean;
 }
 
-function zigzag32(n: number): number {
-  return ((n << 1) ^ (n >> 31)) >>> 0;
+/** The largest batch the 32-bit length field can describe. */
+export const MAX_BATCH_SIZE = 0x7fff_ffff + LOG_OVERHEAD;
+
+const INT64_MIN = -(1n << 63n);
+const INT64_MAX = (1n << 63n) - 1n;
+const NULL_VARINT_BYTE = 1; // zigzag(-1) in one byte
+
+// Per-record body sizes and timestamp deltas of the batch being encoded. Reused across calls
+// (encoding is synchronous and never re-enters), grown to the largest batch seen.
+let scratchSizes = new Int32Array(1024);
+let scratchDeltas = new Float64Array(1024);
+
+function invalid(message: string): LogError {
+  return new LogError('INVALID_ARGUMENT', message);
 }
 
-function varintSize(n: number): number {
-  let u = zigzag32(n);
-  let size = 1;
-  while (u >= 0x80) {
-    u >>>= 7;
-    size++;
+function checkIntRange(name: string, v: number, min: number, max: number): void {
+  if (!Number.isInteger(v) || v < min || v > max) throw invalid(`${name} ${v} is outside [${min}, ${max}]`);
+}
+
+function checkBytes(what: string, b: unknown): void {
+  if (b != null && !(b instanceof Uint8Array)) throw invalid(`${what} must be a Buffer or null`);
+}
+
+function sizeOfNullableBytes(b: Uint8Array | null | undefined): number {
+  return b == null ? 1 : sizeOfVarint(b.length) + b.length;
+}
+
+function writeNullableBytes(out: Buffer, pos: number, b: Uint8Array | null | undefined): number {
+  if (b == null) {
+    out[pos] = NULL_VARINT_BYTE;
+    return pos + 1;
+  }
+  const n = b.length;
+  pos = writeVarint(out, pos, n);
+  if (n < 16) {
+    // A call into native copy costs more than these few bytes.
+    for (let i = 0; i < n; i++) out[pos + i] = b[i]!;
+  } else {
+    out.set(b, pos);
+  }
+  return pos + n;
+}
+
+function sizeOfHeaders(headers: RecordHeader[], recordIndex: number): number {
+  let size = sizeOfVarint(headers.length);
+  for (let j = 0; j < headers.length; j++) {
+    const h = headers[j]!;
+    if (typeof h.key !== 'string') throw invalid(`record ${recordIndex} header ${j}: key must be a string`);
+    checkBytes(`record ${recordIndex} header ${j} value`, h.value);
+    const keyBytes = Buffer.byteLength(h.key, 'utf8');
+    size += sizeOfVarint(keyBytes) + keyBytes + sizeOfNullableBytes(h.value);
   }
   return size;
 }
 
-function writeVarint(buf: Buffer, pos: number, n: number): number {
-  let u = zigzag32(n);
-  while (u >= 0x80) {
-    buf[pos++] = (u & 0x7f) | 0x80;
-    u >>>= 7;
+function writeHeaders(out: Buffer, pos: number, headers: RecordHeader[]): number {
+  pos = writeVarint(out, pos, headers.length);
+  for (let j = 0; j < headers.length; j++) {
+    const h = headers[j]!;
+    const keyBytes = Buffer.byteLength(h.key, 'utf8');
+    pos = writeVarint(out, pos, keyBytes);
+    pos += out.write(h.key, pos, keyBytes, 'utf8');
+    pos = writeNullableBytes(out, pos, h.value);
   }
-  buf[pos++] = u;
   return pos;
 }
 
-/** zigzag varlong for timestamp deltas, exact for |n| < 2^53. */
-function varlongSize(n: number): number {
-  let u = n >= 0 ? BigInt(n) * 2n : -BigInt(n) * 2n - 1n;
-  let size = 1;
-  while (u >= 0x80n) {
-    u >>= 7n;
-    size++;
+/**
+ * Sizes every record into the scratch arrays (validating it on the way) and returns the
+ * encoded size of all records.
+ */
+function sizeRecords(records: RecordInput[], baseTimestamp: number, defaultTimestamp: number | undefined): number {
+  const count = records.length;
+  if (scratchSizes.length < count) {
+    scratchSizes = new Int32Array(count);
+    scratchDeltas = new Float64Array(count);
   }
-  return size;
-}
-
-function writeVarlong(buf: Buffer, pos: number, n: number): number {
-  if (n >= 0 && n < 0x4000000) return writeVarint(buf, pos, n);
-  let u = n >= 0 ? BigInt(n) * 2n : -BigInt(n) * 2n - 1n;
-  while (u >= 0x80n) {
-    buf[pos++] = Number(u & 0x7fn) | 0x80;
-    u >>= 7n;
-  }
-  buf[pos++] = Number(u);
-  return pos;
-}
-
-function bytesSize(b: Buffer | null | undefined): number {
-  return b == null ? varintSize(-1) : varintSize(b.length) + b.length;
-}
-
-function writeBytes(buf: Buffer, pos: number, b: Buffer | null | undefined): number {
-  if (b == null) return writeVarint(buf, pos, -1);
-  pos = writeVarint(buf, pos, b.length);
-  b.copy(buf, pos);
-  return pos + b.length;
-}
-
-function encodeRecords(records: RecordInput[], baseTimestamp: number, defaultTs: number): Buffer {
-  const bodies: { size: number; tsDelta: number; keyBytes: Buffer[] }[] = [];
+  const sizes = scratchSizes;
+  const deltas = scratchDeltas;
   let total = 0;
-  for (let i = 0; i < records.length; i++) {
+  for (let i = 0; i < count; i++) {
     const r = records[i]!;
-    const tsDelta = (r.timestamp ?? defaultTs) - baseTimestamp;
-    const headerKeys: Buffer[] = [];
-    let size = 1 + varlongSize(tsDelta) + varintSize(i) + bytesSize(r.key) + bytesSize(r.value);
-    const headers = r.headers ?? [];
-    size += varintSize(headers.length);
-    for (const h of headers) {
-      const k = Buffer.from(h.key, 'utf8');
-      headerKeys.push(k);
-      size += bytesSize(k) + bytesSize(h.value);
+    const timestamp = r.timestamp ?? defaultTimestamp;
+    if (timestamp === undefined) throw invalid(`record ${i} has no timestamp and the batch gives no default`);
+    const delta = timestamp - baseTimestamp;
+    if (!Number.isSafeInteger(timestamp) || !Number.isSafeInteger(delta)) {
+      throw invalid(`record ${i} timestamp ${timestamp} is not a safe integer within 2^53 of ${baseTimestamp}`);
     }
-    bodies.push({ size, tsDelta, keyBytes: headerKeys });
-    total += varintSize(size) + size;
+    checkBytes(`record ${i} key`, r.key);
+    checkBytes(`record ${i} value`, r.value);
+    let size = 1 + sizeOfVarlong(delta) + sizeOfVarint(i) + sizeOfNullableBytes(r.key) + sizeOfNullableBytes(r.value);
+    const headers = r.headers;
+    size += headers === undefined || headers.length === 0 ? 1 : sizeOfHeaders(headers, i);
+    if (size > MAX_BATCH_SIZE) throw new LogError('RECORD_TOO_LARGE', `record ${i} is ${size} bytes`);
+    sizes[i] = size;
+    deltas[i] = delta;
+    total += sizeOfVarint(size) + size;
   }
-  const out = Buffer.allocUnsafe(total);
-  let pos = 0;
-  for (let i = 0; i < records.length; i++) {
-    const r = records[i]!;
-    const b = bodies[i]!;
-    pos = writeVarint(out, pos, b.size);
-    out[pos++] = 0; // record attributes: unused in v2
-    pos = writeVarlong(out, pos, b.tsDelta);
-    pos = writeVarint(out, pos, i);
-    pos = writeBytes(out, pos, r.key);
-    pos = writeBytes(out, pos, r.value);
-    const headers = r.headers ?? [];
-    pos = writeVarint(out, pos, headers.length);
-    for (let j = 0; j < headers.length; j++) {
-      pos = writeBytes(out, pos, b.keyBytes[j]);
-      pos = writeBytes(out, pos, headers[j]!.value);
-    }
+  if (total > MAX_BATCH_SIZE - BATCH_HEADER_SIZE) {
+    throw new LogError('RECORD_TOO_LARGE', `records take ${total} bytes, more than a batch can hold`);
   }
-  return out;
+  return total;
 }
 
-/** Encodes one v2 batch with a valid CRC. */
-export function encodeBatch(input: BatchInput): Buffer {
-  const { records } = input;
-  if (records.length === 0) throw new LogError('INVALID_ARGUMENT', 'a batch needs at least one record');
-  const compression = input.compression ?? 'none';
-  if (compression !== 'none' && compression !== 'gzip') {
-    throw new LogError('UNSUPPORTED_COMPRESSION', `compression ${compression} is not supported (none, gzip)`);
+/** Writes the records sized by sizeRecords into `out` from `pos`; returns the end position. */
+function writeRecords(out: Buffer, pos: number, records: RecordInput[]): number {
+  const sizes = scratchSizes;
+  const deltas = scratchDeltas;
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!;
+    const size = sizes[i]!;
+    const start = (pos = writeVarint(out, pos, size));
+    out[pos++] = 0; // record attributes: unused in v2
+    pos = writeVarlong(out, pos, deltas[i]!);
+    pos = writeVarint(out, pos, i);
+    pos = writeNullableBytes(out, pos, r.key);
+    pos = writeNullableBytes(out, pos, r.value);
+    const headers = r.headers;
+    if (headers === undefined || headers.length === 0) out[pos++] = 0;
+    else pos = writeHeaders(out, pos, headers);
+    if (pos - start !== size) throw new Error(`codec bug: record ${i} sized ${size} bytes, wrote ${pos - start}`);
   }
-  let baseTimestamp = Infinity;
-  let maxTimestamp = -Infinity;
-  for (const r of records) {
-    const ts = r.timestamp ?? input.timestamp;
-    if (ts === undefined) throw new LogError('INVALID_ARGUMENT', 'record without timestamp and no batch timestamp');
-    if (ts < baseTimestamp) baseTimestamp = ts;
-    if (ts > maxTimestamp) maxTimestamp = ts;
-  }
-  // Kafka's baseTimestamp is the first record's timestamp; deltas may be negative.
-  baseTimestamp = records[0]!.timestamp ?? input.timestamp!;
-  let body = encodeRecords(records, baseTimestamp, input.timestamp ?? baseTimestamp);
-  if (compression === 'gzip') body = gzipSync(body);
+  return pos;
+}
 
+function attributesOf(input: BatchInput, compression: CompressionType): number {
   let attributes = COMPRESSION_CODES[compression];
   if (input.timestampType === 'log-append') attributes |= ATTR_TIMESTAMP_TYPE_LOG_APPEND;
   if (input.isTransactional) attributes |= ATTR_TRANSACTIONAL;
   if (input.isControl) attributes |= ATTR_CONTROL;
+  return attributes;
+}
 
-  const size = BATCH_HEADER_SIZE + body.length;
-  const buf = Buffer.allocUnsafe(size);
-  buf.writeBigInt64BE(BigInt(input.baseOffset ?? 0), 0);
-  buf.writeInt32BE(size - LOG_OVERHEAD, 8);
-  buf.writeInt32BE(input.partitionLeaderEpoch ?? NO_PARTITION_LEADER_EPOCH, 12);
-  buf.writeInt8(MAGIC_V2, 16);
-  buf.writeInt16BE(attributes, OFFSET_ATTRIBUTES);
-  buf.writeInt32BE(records.length - 1, 23);
-  buf.writeBigInt64BE(BigInt(baseTimestamp), 27);
-  buf.writeBigInt64BE(BigInt(maxTimestamp), 35);
-  buf.writeBigInt64BE(input.producerId ?? NO_PRODUCER_ID, 43);
-  buf.writeInt16BE(input.producerEpoch ?? NO_PRODUCER_EPOCH, 51);
-  buf.writeInt32BE(input.baseSequence ?? NO_SEQUENCE, 53);
-  buf.writeInt32BE(records.length, 57);
-  body.copy(buf, BATCH_HEADER_SIZE);
-  buf.writeUInt32BE(computeBatchCrc(buf, 0, size), OFFSET_CRC);
+/** Encodes one v2 batch with a valid CRC. Offset deltas run 0..n-1; baseTimestamp is the first record's. */
+export function encodeBatch(input: BatchInput): Buffer {
+  const { records } = input;
+  if (!Array.isArray(records) || records.length === 0) throw invalid('a batch needs at least one record');
+  const compression = input.compression ?? 'none';
+  if (COMPRESSION_CODES[compression] === undefined) throw invalid(`unknown compression ${String(compression)}`);
+  if (compression !== 'none' && compression !== 'gzip') throw unsupportedCompression(compression);
+  const baseOffset = input.baseOffset ?? 0;
+  checkIntRange('baseOffset', baseOffset, 0, Number.MAX_SAFE_INTEGER - (records.length - 1));
+  const partitionLeaderEpoch = input.partitionLeaderEpoch ?? NO_PARTITION_LEADER_EPOCH;
+  checkIntRange('partitionLeaderEpoch', partitionLeaderEpoch, -0x8000_0000, 0x7fff_ffff);
+  const producerEpoch = input.producerEpoch ?? NO_PRODUCER_EPOCH;
+  checkIntRange('producerEpoch', producerEpoch, -0x8000, 0x7fff);
+  const baseSequence = input.baseSequence ?? NO_SEQUENCE;
+  checkIntRange('baseSequence', baseSequence, -0x8000_0000, 0x7fff_ffff);
+  const producerId = input.producerId ?? NO_PRODUCER_ID;
+  if (typeof producerId !== 'bigint' || producerId < INT64_MIN || producerId > INT64_MAX) {
+    throw invalid(`producerId ${String(producerId)} is not a 64-bit integer`);
+  }
+
+  // Kafka's baseTimestamp is the first record's timestamp; later deltas may be negative.
+  const baseTimestamp = records[0]!.timestamp ?? input.timestamp;
+  if (baseTimestamp === undefined) throw invalid('record 0 has no timestamp and the batch gives no default');
+  const recordsSize = sizeRecords(records, baseTimestamp, input.timestamp);
+  let maxTimestamp = baseTimestamp;
+  for (let i = 1; i < records.length; i++) {
+    const t = baseTimestamp + scratchDeltas[i]!;
+    if (t > maxTimestamp) maxTimestamp = t;
+  }
+  if (input.timestampType === 'log-append' && input.logAppendTime !== undefined) {
+    checkIntRange('logAppendTime', input.logAppendTime, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+    maxTimestamp = input.logAppendTime;
+  }
+
+  let buf: Buffer;
+  if (compression === 'none') {
+    buf = Buffer.allocUnsafe(BATCH_HEADER_SIZE + recordsSize);
+    const end = writeRecords(buf, BATCH_HEADER_SIZE, records);
+    if (end !== buf.length) throw new Error(`codec bug: batch sized ${buf.length} bytes, wrote ${end}`);
+  } else {
+    const plain = Buffer.allocUnsafe(recordsSize);
+    const end = writeRecords(plain, 0, records);
+    if (end !== plain.length) throw new Error(`codec bug: records sized ${plain.length} bytes, wrote ${end}`);
+    const compressed = compressRecords(compression, plain);
+    if (compressed.length > MAX_BATCH_SIZE - BATCH_HEADER_SIZE) {
+      throw new LogError('RECORD_TOO_LARGE', `compressed records take ${compressed.length} bytes`);
+    }
+    buf = Buffer.allocUnsafe(BATCH_HEADER_SIZE + compressed.length);
+    compressed.copy(buf, BATCH_HEADER_SIZE);
+  }
+
+  writeInt64FromNumber(buf, OFFSET_BASE_OFFSET, baseOffset);
+  buf.writeInt32BE(buf.length - LOG_OVERHEAD, OFFSET_BATCH_LENGTH);
+  buf.writeInt32BE(partitionLeaderEpoch, OFFSET_PARTITION_LEADER_EPOCH);
+  buf.writeInt8(MAGIC_V2, OFFSET_MAGIC);
+  buf.writeInt16BE(attributesOf(input, compression), OFFSET_ATTRIBUTES);
+  buf.writeInt32BE(records.length - 1, OFFSET_LAST_OFFSET_DELTA);
+  writeInt64FromNumber(buf, OFFSET_BASE_TIMESTAMP, baseTimestamp);
+  writeInt64FromNumber(buf, OFFSET_MAX_TIMESTAMP, maxTimestamp);
+  buf.writeBigInt64BE(producerId, OFFSET_PRODUCER_ID);
+  buf.writeInt16BE(producerEpoch, OFFSET_PRODUCER_EPOCH);
+  buf.writeInt32BE(baseSequence, OFFSET_BASE_SEQUENCE);
+  buf.writeInt32BE(records.length, OFFSET_RECORD_COUNT);
+  buf.writeUInt32BE(computeBatchCrc(buf, 0, buf.length), OFFSET_CRC);
   return buf;
 }
