@@ -1,1 +1,2 @@
-export { main } from './main.js';
+export { main, EXIT_USAGE } from './main.js';
+export type { CliIo, CliContext } from './context.js';

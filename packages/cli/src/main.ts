@@ -1,1 +1,41 @@
-export async function main(_argv: string[]): Promise<number> { return 0; }
+// The `samsa` command. Each subcommand lives in commands/ and registers itself here.
+
+import yargs from 'yargs';
+import { type CliContext, type CliIo, processIo } from './context.js';
+import { registerClusterCommands } from './commands/cluster.js';
+import { registerLogCommands } from './commands/log.js';
+import { cliVersion } from './version.js';
+
+/** Exit code for bad usage (unknown command, missing argument), as most CLIs do. */
+export const EXIT_USAGE = 2;
+
+export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
+  const ctx: CliContext = { io, exitCode: 0 };
+  let usageError = false;
+  const parser = yargs(argv)
+    .scriptName('samsa')
+    .usage('$0 <command> [options]\n\nsamsa: a distributed commit log in the family of Apache Kafka.')
+    .version(cliVersion())
+    .help()
+    .alias('h', 'help')
+    .strict()
+    .demandCommand(1, 'name a command (samsa --help lists them)')
+    .recommendCommands()
+    .wrap(Math.min(110, process.stdout.columns || 110))
+    .exitProcess(false)
+    .fail((msg, err) => {
+      if (err) throw err;
+      usageError = true;
+      io.err(`samsa: ${msg}`);
+      io.err('Run samsa --help for usage.');
+    });
+  registerClusterCommands(parser, ctx);
+  registerLogCommands(parser, ctx);
+  try {
+    await parser.parseAsync();
+  } catch (err) {
+    io.err(`samsa: ${err instanceof Error ? err.message : String(err)}`);
+    return ctx.exitCode || 1;
+  }
+  return usageError ? EXIT_USAGE : ctx.exitCode;
+}

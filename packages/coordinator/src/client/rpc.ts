@@ -1,0 +1,104 @@
+// A typed, promise-based stub for one coordinator member's client port. No retries and no
+// failover here: CoordinatorClient decides where to send what.
+
+import * as grpc from '@grpc/grpc-js';
+import { loadProto, lookup } from '../ops/proto.js';
+import type {
+  WireCreateRequest, WireDeleteRequest, WireError, WireOp, WireOpResult, WireSetRequest, WireStat, WireStatus,
+  WireWatchEvent, WireWatchRequest,
+} from './wire-types.js';
+
+export const COORDINATOR_PROTO = 'samsa/coordinator/v1/coordinator.proto';
+
+/** gRPC limits shared by both ends: a znode is at most 1 MiB, so 4 MiB covers any request. */
+export const MAX_MESSAGE_BYTES = 4 << 20;
+
+export function coordinatorServiceDefinition(): grpc.ServiceDefinition {
+  return lookup<grpc.ServiceClientConstructor>(loadProto(COORDINATOR_PROTO), 'samsa.coordinator.v1.Coordinator').service;
+}
+
+export function peerServiceDefinition(): grpc.ServiceDefinition {
+  return lookup<grpc.ServiceClientConstructor>(loadProto(COORDINATOR_PROTO), 'samsa.coordinator.v1.Peer').service;
+}
+
+export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+  'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+  'grpc.keepalive_time_ms': 10_000,
+  'grpc.keepalive_timeout_ms': 5_000,
+  'grpc.initial_reconnect_backoff_ms': 100,
+  'grpc.max_reconnect_backoff_ms': 1_000,
+};
+
+export interface Stat extends WireStat {}
+
+export interface HasError {
+  error: WireError | null;
+}
+
+type UnaryFn = (req: unknown, meta: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: unknown) => void) => void;
+
+/** Owned by CoordinatorClient (or a one-shot tool); close() when done. */
+export class CoordinatorRpc {
+  private readonly client: grpc.Client & Record<string, UnaryFn>;
+
+  constructor(readonly address: string) {
+    const Ctor = lookup<grpc.ServiceClientConstructor>(loadProto(COORDINATOR_PROTO), 'samsa.coordinator.v1.Coordinator');
+    this.client = new Ctor(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS) as grpc.Client & Record<string, UnaryFn>;
+  }
+
+  private unary<Res>(method: string, request: unknown, timeoutMs: number): Promise<Res> {
+    return new Promise((resolve, reject) => {
+      this.client[method]!.call(
+        this.client,
+        request,
+        new grpc.Metadata(),
+        { deadline: Date.now() + timeoutMs },
+        (err, res) => (err ? reject(err) : resolve(res as Res)),
+      );
+    });
+  }
+
+  openSession(timeoutMs: number, deadlineMs: number) {
+    return this.unary<HasError & { sessionId: number; timeoutMs: number }>('openSession', { timeoutMs }, deadlineMs);
+  }
+  closeSession(sessionId: number, deadlineMs: number) {
+    return this.unary<HasError>('closeSession', { sessionId }, deadlineMs);
+  }
+  create(req: WireCreateRequest, deadlineMs: number) {
+    return this.unary<HasError & { path: string; stat: WireStat | null }>('create', req, deadlineMs);
+  }
+  get(path: string, deadlineMs: number) {
+    return this.unary<HasError & { data: Buffer; stat: WireStat | null }>('get', { path }, deadlineMs);
+  }
+  set(req: WireSetRequest, deadlineMs: number) {
+    return this.unary<HasError & { stat: WireStat | null }>('set', req, deadlineMs);
+  }
+  delete(req: WireDeleteRequest, deadlineMs: number) {
+    return this.unary<HasError>('delete', req, deadlineMs);
+  }
+  exists(path: string, deadlineMs: number) {
+    return this.unary<HasError & { exists: boolean; stat: WireStat | null }>('exists', { path }, deadlineMs);
+  }
+  children(path: string, deadlineMs: number) {
+    return this.unary<HasError & { children: string[]; stat: WireStat | null }>('children', { path }, deadlineMs);
+  }
+  multi(ops: WireOp[], deadlineMs: number) {
+    return this.unary<HasError & { results: WireOpResult[] }>('multi', { ops }, deadlineMs);
+  }
+  status(deadlineMs: number) {
+    return this.unary<WireStatus>('status', {}, deadlineMs);
+  }
+
+  keepAlive(): grpc.ClientDuplexStream<{ sessionId: number }, HasError & { sessionId: number; timeoutMs: number }> {
+    return (this.client as unknown as { keepAlive(): grpc.ClientDuplexStream<{ sessionId: number }, HasError & { sessionId: number; timeoutMs: number }> }).keepAlive();
+  }
+
+  watch(): grpc.ClientDuplexStream<WireWatchRequest, WireWatchEvent> {
+    return (this.client as unknown as { watch(): grpc.ClientDuplexStream<WireWatchRequest, WireWatchEvent> }).watch();
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}

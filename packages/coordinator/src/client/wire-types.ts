@@ -1,0 +1,92 @@
+// TypeScript shapes of the coordinator.proto messages as @grpc/proto-loader hands them over
+// (camelCase fields, longs as numbers, enums as strings, defaults filled in).
+
+export interface WireError {
+  code: string;
+  message: string;
+  path: string;
+  leaderId: number;
+  opIndex: number;
+}
+
+export interface WireStat {
+  czxid: number;
+  mzxid: number;
+  pzxid: number;
+  ctime: number;
+  mtime: number;
+  version: number;
+  cversion: number;
+  ephemeralOwner: number;
+  dataLength: number;
+  numChildren: number;
+}
+
+export type WireCreateMode = 'PERSISTENT' | 'EPHEMERAL' | 'PERSISTENT_SEQUENTIAL' | 'EPHEMERAL_SEQUENTIAL';
+export type WireWatchKind = 'DATA' | 'CHILDREN' | 'EXISTS';
+export type WireEventType = 'CREATED' | 'DELETED' | 'DATA_CHANGED' | 'CHILDREN_CHANGED';
+
+export interface WireCreateRequest {
+  path: string;
+  data: Buffer;
+  mode: WireCreateMode;
+  sessionId: number;
+}
+export interface WireSetRequest {
+  path: string;
+  data: Buffer;
+  version: number;
+}
+export interface WireDeleteRequest {
+  path: string;
+  version: number;
+}
+export interface WireCheckOp {
+  path: string;
+  version: number;
+}
+export type WireOp =
+  | { check: WireCheckOp; op?: 'check' }
+  | { create: WireCreateRequest; op?: 'create' }
+  | { set: WireSetRequest; op?: 'set' }
+  | { delete: WireDeleteRequest; op?: 'delete' };
+
+export interface WireOpResult {
+  path: string;
+  stat: WireStat | null;
+}
+
+export interface WireMemberStatus {
+  id: number;
+  address: string;
+  role: string;
+  term: number;
+  commitIndex: number;
+}
+
+export interface WireStatus {
+  id: number;
+  role: string;
+  term: number;
+  commitIndex: number;
+  appliedIndex: number;
+  leaderId: number;
+  sessions: number;
+  znodes: number;
+  members: WireMemberStatus[];
+}
+
+export interface WireWatchRequest {
+  add?: { watchId: number; path: string; kind: WireWatchKind; persistent: boolean; recursive: boolean };
+  remove?: { watchId: number };
+  resumeAfterIndex?: number;
+}
+
+export interface WireWatchEvent {
+  watchId: number;
+  type: WireEventType;
+  path: string;
+  index: number;
+  error: WireError | null;
+  added: boolean;
+}
