@@ -10,7 +10,7 @@ import {
 } from './batch-header.js';
 import type { RecordHeader } from './codec.js';
 import { DEFAULT_MAX_UNCOMPRESSED_BYTES, checkMaxUncompressedBytes, decompressRecords } from './compression.js';
-import { CorruptRecordError } from './errors.js';
+import { CorruptRecordError, LogError } from './errors.js';
 import { ByteReader } from './varint.js';
 
 export interface DecodedRecord {
@@ -71,6 +71,8 @@ function corrupt(message: string): CorruptRecordError {
  * inflated if compressed.
  */
 function openBatch(buf: Buffer, pos: number, options: DecodeOptions): { info: BatchInfo; ctx: RecordContext } {
+  if (!Buffer.isBuffer(buf)) throw new LogError('INVALID_ARGUMENT', 'decodeBatch needs a Buffer');
+  if (!Number.isSafeInteger(pos)) throw new LogError('INVALID_ARGUMENT', `batch position ${pos} is not an integer`);
   const header = checkBatch(buf, pos);
   const compression = compressionOf(header.attributes);
   const timestampType = timestampTypeOf(header.attributes);

@@ -244,6 +244,8 @@ describe('decodeBatch', () => {
     expect(decodeBatch(all, a.length).records[0]!.value!.toString()).toBe('b');
     expect(() => decodeBatch(all, a.length + b.length)).toThrow(CorruptRecordError);
     expect(() => decodeBatch(all, -1)).toThrow(CorruptRecordError);
+    expectCode(() => decodeBatch(all, Number.NaN), 'INVALID_ARGUMENT');
+    expectCode(() => decodeBatch(new Uint8Array(all) as Buffer), 'INVALID_ARGUMENT');
   });
 
   test('maxUncompressedBytes must be a positive integer', () => {

@@ -1,4 +1,21 @@
+import { createRequire } from 'node:module';
+import fc from 'fast-check';
 import { crc32c } from '../src/crc32c.js';
+
+const require = createRequire(import.meta.url);
+const kafkajsCrc32c = require('kafkajs/src/protocol/recordBatch/crc32C') as (buf: Buffer) => number;
+
+const SEED = Number(process.env.SAMSA_TEST_SEED ?? 20_261_125);
+
+/** Bit-at-a-time CRC-32C straight from the definition (reflected, polynomial 0x82F63B78). */
+function referenceCrc32c(buf: Uint8Array): number {
+  let c = 0xffffffff;
+  for (const byte of buf) {
+    c ^= byte;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+  }
+  return ~c >>> 0;
+}
 
 describe('crc32c', () => {
   test('matches the published check value and RFC 3720 vectors', () => {
@@ -16,7 +33,23 @@ describe('crc32c', () => {
     }
   });
 
+  test('random data and sub-ranges match a bitwise reference and kafkajs (unsigned)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 600 }), fc.nat(), fc.nat(), (bytes, a, b) => {
+        const buf = Buffer.from(bytes);
+        const start = a % (buf.length + 1);
+        const end = start + (b % (buf.length - start + 1));
+        expect(crc32c(buf)).toBe(referenceCrc32c(buf));
+        expect(crc32c(buf)).toBe(kafkajsCrc32c(buf) >>> 0);
+        expect(crc32c(buf, start, end)).toBe(referenceCrc32c(buf.subarray(start, end)));
+      }),
+      { seed: SEED, numRuns: 500 },
+    );
+  });
+
   test('rejects a range outside the buffer', () => {
     expect(() => crc32c(Buffer.alloc(4), 0, 5)).toThrow(RangeError);
+    expect(() => crc32c(Buffer.alloc(4), 3, 2)).toThrow(RangeError);
+    expect(() => crc32c(Buffer.alloc(4), -1, 2)).toThrow(RangeError);
   });
 });
