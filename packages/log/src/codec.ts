@@ -1,6 +1,6 @@
 // Encoding of Kafka v2 record batches. No file-system dependency: the client imports this too.
 //
-// One pass sizes every record (sizes and timestamp deltas go to reusable scratch arrays), one
+// One pass sizes every record (sizes and timestamp deltas go to reusable typed arrays), one
 // allocation holds the whole batch, and a second pass writes it. Nothing on the per-record
 // path allocates or uses BigInt. Decoding lives in record-decoder.ts.
 
@@ -56,10 +56,24 @@ const INT64_MIN = -(1n << 63n);
 const INT64_MAX = (1n << 63n) - 1n;
 const NULL_VARINT_BYTE = 1; // zigzag(-1) in one byte
 
-// Per-record body sizes and timestamp deltas of the batch being encoded. Reused across calls
-// (encoding is synchronous and never re-enters), grown to the largest batch seen.
-let scratchSizes = new Int32Array(1024);
-let scratchDeltas = new Float64Array(1024);
+/** Per-record body sizes and timestamp deltas of the batch being encoded. */
+interface RecordLayout {
+  sizes: Int32Array;
+  deltas: Float64Array;
+}
+
+// Reused across calls (encoding is synchronous and never re-enters), so the hot path does not
+// allocate; a batch of more than LAYOUT_RECORDS_MAX records gets its own, so one huge batch
+// does not pin its scratch memory.
+const LAYOUT_RECORDS_MAX = 64 * 1024;
+let sharedLayout: RecordLayout = { sizes: new Int32Array(1024), deltas: new Float64Array(1024) };
+
+function layoutFor(count: number): RecordLayout {
+  if (count <= sharedLayout.sizes.length) return sharedLayout;
+  const layout = { sizes: new Int32Array(count), deltas: new Float64Array(count) };
+  if (count <= LAYOUT_RECORDS_MAX) sharedLayout = layout;
+  return layout;
+}
 
 function invalid(message: string): LogError {
   return new LogError('INVALID_ARGUMENT', message);
@@ -118,17 +132,17 @@ function writeHeaders(out: Buffer, pos: number, headers: RecordHeader[]): number
 }
 
 /**
- * Sizes every record into the scratch arrays (validating it on the way) and returns the
- * encoded size of all records.
+ * Sizes every record into `layout` (validating it on the way) and returns the encoded size of
+ * all records.
  */
-function sizeRecords(records: RecordInput[], baseTimestamp: number, defaultTimestamp: number | undefined): number {
+function sizeRecords(
+  records: RecordInput[],
+  layout: RecordLayout,
+  baseTimestamp: number,
+  defaultTimestamp: number | undefined,
+): number {
   const count = records.length;
-  if (scratchSizes.length < count) {
-    scratchSizes = new Int32Array(count);
-    scratchDeltas = new Float64Array(count);
-  }
-  const sizes = scratchSizes;
-  const deltas = scratchDeltas;
+  const { sizes, deltas } = layout;
   let total = 0;
   for (let i = 0; i < count; i++) {
     const r = records[i]!;
@@ -155,9 +169,8 @@ function sizeRecords(records: RecordInput[], baseTimestamp: number, defaultTimes
 }
 
 /** Writes the records sized by sizeRecords into `out` from `pos`; returns the end position. */
-function writeRecords(out: Buffer, pos: number, records: RecordInput[]): number {
-  const sizes = scratchSizes;
-  const deltas = scratchDeltas;
+function writeRecords(out: Buffer, pos: number, records: RecordInput[], layout: RecordLayout): number {
+  const { sizes, deltas } = layout;
   for (let i = 0; i < records.length; i++) {
     const r = records[i]!;
     const size = sizes[i]!;
@@ -206,10 +219,11 @@ export function encodeBatch(input: BatchInput): Buffer {
   // Kafka's baseTimestamp is the first record's timestamp; later deltas may be negative.
   const baseTimestamp = records[0]!.timestamp ?? input.timestamp;
   if (baseTimestamp === undefined) throw invalid('record 0 has no timestamp and the batch gives no default');
-  const recordsSize = sizeRecords(records, baseTimestamp, input.timestamp);
+  const layout = layoutFor(records.length);
+  const recordsSize = sizeRecords(records, layout, baseTimestamp, input.timestamp);
   let maxTimestamp = baseTimestamp;
   for (let i = 1; i < records.length; i++) {
-    const t = baseTimestamp + scratchDeltas[i]!;
+    const t = baseTimestamp + layout.deltas[i]!;
     if (t > maxTimestamp) maxTimestamp = t;
   }
   if (input.timestampType === 'log-append' && input.logAppendTime !== undefined) {
@@ -220,11 +234,11 @@ export function encodeBatch(input: BatchInput): Buffer {
   let buf: Buffer;
   if (compression === 'none') {
     buf = Buffer.allocUnsafe(BATCH_HEADER_SIZE + recordsSize);
-    const end = writeRecords(buf, BATCH_HEADER_SIZE, records);
+    const end = writeRecords(buf, BATCH_HEADER_SIZE, records, layout);
     if (end !== buf.length) throw new Error(`codec bug: batch sized ${buf.length} bytes, wrote ${end}`);
   } else {
     const plain = Buffer.allocUnsafe(recordsSize);
-    const end = writeRecords(plain, 0, records);
+    const end = writeRecords(plain, 0, records, layout);
     if (end !== plain.length) throw new Error(`codec bug: records sized ${plain.length} bytes, wrote ${end}`);
     const compressed = compressRecords(compression, plain);
     if (compressed.length > MAX_BATCH_SIZE - BATCH_HEADER_SIZE) {

@@ -117,6 +117,24 @@ describe('encodeBatch', () => {
     expect(decodeBatch(defaulted).records.map((r) => r.timestamp)).toEqual([T0 + 7, T0 + 7]);
   });
 
+  test('batches larger and smaller than the reused sizing arrays encode alike, in any order', () => {
+    const batchOf = (n: number, tag: number): BatchInput => ({
+      timestamp: T0,
+      records: Array.from({ length: n }, (_, i) => ({ value: Buffer.from([tag, i & 0xff]), timestamp: T0 + (i % 3) - 1 })),
+    });
+    for (const n of [3, 70_000, 2_000, 70_001, 5]) {
+      const records = decodeBatch(encodeBatch(batchOf(n, n & 0xff))).records;
+      expect(records).toHaveLength(n);
+      expect(records[n - 1]).toEqual({
+        offset: n - 1,
+        timestamp: T0 + ((n - 1) % 3) - 1,
+        key: null,
+        value: Buffer.from([n & 0xff, (n - 1) & 0xff]),
+        headers: [],
+      });
+    }
+  });
+
   test('snappy, lz4 and zstd are recognised and refused by name', () => {
     for (const compression of ['snappy', 'lz4', 'zstd'] as const) {
       expectCode(() => encodeBatch({ timestamp: 0, compression, records: [{ value: null }] }), 'UNSUPPORTED_COMPRESSION', new RegExp(compression));
