@@ -3,6 +3,7 @@
 import yargs from 'yargs';
 import { type CliContext, type CliIo, processIo } from './context.js';
 import { registerClusterCommands } from './commands/cluster.js';
+import { registerCoordinatorCommands } from './commands/coordinator.js';
 import { registerLogCommands } from './commands/log.js';
 import { cliVersion } from './version.js';
 
@@ -30,6 +31,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
       io.err('Run samsa --help for usage.');
     });
   registerClusterCommands(parser, ctx);
+  registerCoordinatorCommands(parser, ctx);
   registerLogCommands(parser, ctx);
   try {
     await parser.parseAsync();

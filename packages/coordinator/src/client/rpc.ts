@@ -4,7 +4,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { loadProto, lookup } from '../ops/proto.js';
 import type {
-  WireCreateRequest, WireDeleteRequest, WireError, WireOp, WireOpResult, WireSetRequest, WireStat, WireStatus,
+  WireCreateRequest, WireDeleteRequest, ProtoError, WireOp, WireOpResult, WireSetRequest, WireStat, WireStatus,
   WireWatchEvent, WireWatchRequest,
 } from './wire-types.js';
 
@@ -30,10 +30,8 @@ export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.max_reconnect_backoff_ms': 1_000,
 };
 
-export interface Stat extends WireStat {}
-
 export interface HasError {
-  error: WireError | null;
+  error: ProtoError | null;
 }
 
 type UnaryFn = (req: unknown, meta: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: unknown) => void) => void;

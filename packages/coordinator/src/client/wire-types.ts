@@ -1,7 +1,7 @@
 // TypeScript shapes of the coordinator.proto messages as @grpc/proto-loader hands them over
 // (camelCase fields, longs as numbers, enums as strings, defaults filled in).
 
-export interface WireError {
+export interface ProtoError {
   code: string;
   message: string;
   path: string;
@@ -74,12 +74,22 @@ export interface WireStatus {
   sessions: number;
   znodes: number;
   members: WireMemberStatus[];
+  address: string;
+}
+
+export interface WireAddWatch {
+  watchId: number;
+  path: string;
+  kind: WireWatchKind;
+  persistent: boolean;
+  recursive: boolean;
 }
 
 export interface WireWatchRequest {
-  add?: { watchId: number; path: string; kind: WireWatchKind; persistent: boolean; recursive: boolean };
+  add?: WireAddWatch;
   remove?: { watchId: number };
-  resumeAfterIndex?: number;
+  resume?: { afterIndex: number; watches: WireAddWatch[] };
+  request?: 'add' | 'remove' | 'resume';
 }
 
 export interface WireWatchEvent {
@@ -87,6 +97,7 @@ export interface WireWatchEvent {
   type: WireEventType;
   path: string;
   index: number;
-  error: WireError | null;
+  error: ProtoError | null;
   added: boolean;
+  progress: boolean;
 }
