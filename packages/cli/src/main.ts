@@ -4,6 +4,7 @@ import yargs from 'yargs';
 import { type CliContext, type CliIo, processIo } from './context.js';
 import { registerClusterCommands } from './commands/cluster.js';
 import { registerCoordinatorCommands } from './commands/coordinator.js';
+import { registerCoordinatorShell } from './commands/coordinator-shell.js';
 import { registerLogCommands } from './commands/log.js';
 import { cliVersion } from './version.js';
 
@@ -32,6 +33,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     });
   registerClusterCommands(parser, ctx);
   registerCoordinatorCommands(parser, ctx);
+  registerCoordinatorShell(parser, ctx);
   registerLogCommands(parser, ctx);
   try {
     await parser.parseAsync();

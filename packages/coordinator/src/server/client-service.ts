@@ -271,10 +271,17 @@ export function coordinatorServiceHandlers(ctx: ClientServiceContext): grpc.Unty
 
       const resume = async (afterIndex: number, adds: WireAddWatch[]): Promise<void> => {
         const specs = adds.map((a) => ({ id: a.watchId, spec: { path: a.path, mode: watchMode(a) } }));
-        await Promise.race([
-          node.waitApplied(afterIndex),
-          new Promise((_, reject) => setTimeout(() => reject(new CoordinatorError('UNAVAILABLE', { message: 'member is behind the client' })), 5_000)),
-        ]);
+        let timer: NodeJS.Timeout | undefined;
+        try {
+          await Promise.race([
+            node.waitApplied(afterIndex),
+            new Promise((_, reject) => {
+              timer = setTimeout(() => reject(new CoordinatorError('UNAVAILABLE', { message: 'member is behind the client' })), 5_000);
+            }),
+          ]);
+        } finally {
+          clearTimeout(timer);
+        }
         let notes: WatchNotification[];
         try {
           notes = node.watches.resume(watcherId, specs.map((s) => s.spec), afterIndex);
