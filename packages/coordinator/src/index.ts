@@ -1,4 +1,4 @@
-export {};
+export * from './raft/index.js';
 export * from './ops/index.js';
 export * from './client/rpc.js';
 export type * from './client/wire-types.js';
