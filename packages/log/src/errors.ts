@@ -10,6 +10,7 @@ export type LogErrorCode =
   | 'INVALID_CONFIG' // a log config value outside its range
   | 'LOG_CLOSED' // use after close()
   | 'LOG_OFFLINE' // an fsync or write failed: the log refuses further I/O (fail-stop)
+  | 'CORRUPT_CHECKPOINT' // a checkpoint file that does not parse (bad version, count or line)
   | 'INVALID_ARGUMENT';
 
 export class LogError extends Error {
