@@ -19,6 +19,7 @@ import {
   type SetDataOp,
   type TreeCommand,
 } from './commands.js';
+import { ChurnSafeMap, ChurnSafeSet } from './churn-safe-map.js';
 import { CoordinatorError } from './errors.js';
 import { resolveTreeLimits, type TreeLimits } from './limits.js';
 import {
@@ -45,12 +46,12 @@ interface Znode {
   cversion: number;
   ephemeralOwner: number;
   /** Names, not paths. */
-  children: Set<string>;
+  children: ChurnSafeSet<string>;
 }
 
 interface SessionEntry {
   timeoutMs: number;
-  ephemerals: Set<string>;
+  ephemerals: ChurnSafeSet<string>;
 }
 
 export interface SessionInfo {
@@ -113,7 +114,7 @@ function badVersion(path: string, expected: number, actual: number): Coordinator
  */
 export class DataTree {
   readonly limits: TreeLimits;
-  private readonly nodes = new Map<string, Znode>();
+  private readonly nodes = new ChurnSafeMap<string, Znode>();
   private readonly sessionTable = new Map<number, SessionEntry>();
   private appliedIndex = 0;
   private dataBytes = 0;
@@ -132,7 +133,7 @@ export class DataTree {
       version: 0,
       cversion: 0,
       ephemeralOwner: NO_SESSION,
-      children: new Set(),
+      children: new ChurnSafeSet(),
     });
   }
 
@@ -237,7 +238,7 @@ export class DataTree {
         }),
       };
     }
-    this.sessionTable.set(sessionId, { timeoutMs, ephemerals: new Set() });
+    this.sessionTable.set(sessionId, { timeoutMs, ephemerals: new ChurnSafeSet() });
     return { type: 'createSession', sessionId, timeoutMs };
   }
 
@@ -350,7 +351,7 @@ export class DataTree {
       version: 0,
       cversion: 0,
       ephemeralOwner: isEphemeralMode(op.mode) ? sessionId : NO_SESSION,
-      children: new Set(),
+      children: new ChurnSafeSet(),
     };
     this.addNode(path, node, parent, ctx);
     return { type: 'create', path, stat: statOf(node) };
@@ -542,7 +543,7 @@ export class DataTree {
       if (!Number.isSafeInteger(s.sessionId) || s.sessionId <= 0) throw corrupt(`bad session id ${s.sessionId}`);
       if (!Number.isSafeInteger(s.timeoutMs) || s.timeoutMs <= 0) throw corrupt(`bad timeout of session ${s.sessionId}`);
       if (tree.sessionTable.has(s.sessionId)) throw corrupt(`session ${s.sessionId} listed twice`);
-      tree.sessionTable.set(s.sessionId, { timeoutMs: s.timeoutMs, ephemerals: new Set() });
+      tree.sessionTable.set(s.sessionId, { timeoutMs: s.timeoutMs, ephemerals: new ChurnSafeSet() });
     }
     if (state.znodes.length === 0 || state.znodes[0].path !== ROOT_PATH) throw corrupt('the root is not the first znode');
     for (let i = 0; i < state.znodes.length; i++) {
@@ -567,7 +568,7 @@ export class DataTree {
         version: z.version,
         cversion: z.cversion,
         ephemeralOwner: z.ephemeralOwner,
-        children: new Set(),
+        children: new ChurnSafeSet(),
       };
       if (isRoot) {
         if (node.ephemeralOwner !== NO_SESSION) throw corrupt('the root is ephemeral');

@@ -8,6 +8,7 @@ export * from './results.js';
 export * from './watch-event.js';
 export * from './snapshot.js';
 export * from './data-tree.js';
+export * from './churn-safe-map.js';
 export * from './expiry-queue.js';
 export * from './session-tracker.js';
 export * from './event-history.js';

@@ -16,6 +16,7 @@
 // replayed, so no change is missed across a reconnect, or the client is told to resync (read
 // again and re-register) when the history no longer reaches back that far.
 
+import { ChurnSafeMap, ChurnSafeSet } from './churn-safe-map.js';
 import { CoordinatorError } from './errors.js';
 import { EventHistory } from './event-history.js';
 import { pathProblem, invalidPathError, selfAndAncestors } from './paths.js';
@@ -88,8 +89,11 @@ interface ReplayFilter {
  */
 export class WatchManager {
   readonly options: WatchManagerOptions;
-  private readonly watchers = new Map<WatcherId, Map<string, WatchSpec>>();
-  private readonly byMode = new Map<WatchMode, Map<string, Set<WatcherId>>>(WATCH_MODES.map((m) => [m, new Map()]));
+  // Churn-safe: one-shot watches are removed and re-registered on the same keys all the time.
+  private readonly watchers = new ChurnSafeMap<WatcherId, ChurnSafeMap<string, WatchSpec>>();
+  private readonly byMode = new Map<WatchMode, ChurnSafeMap<string, ChurnSafeSet<WatcherId>>>(
+    WATCH_MODES.map((m) => [m, new ChurnSafeMap()]),
+  );
   private readonly history: EventHistory;
   private total = 0;
 
@@ -199,15 +203,15 @@ export class WatchManager {
     if (fresh.size === 0) return new Set();
     let own = existing;
     if (own === undefined) {
-      own = new Map();
+      own = new ChurnSafeMap();
       this.watchers.set(watcherId, own);
     }
     for (const [key, spec] of fresh) {
       own.set(key, spec);
-      const paths = this.byMode.get(spec.mode) as Map<string, Set<WatcherId>>;
+      const paths = this.byMode.get(spec.mode) as ChurnSafeMap<string, ChurnSafeSet<WatcherId>>;
       let ids = paths.get(spec.path);
       if (ids === undefined) {
-        ids = new Set();
+        ids = new ChurnSafeSet();
         paths.set(spec.path, ids);
       }
       ids.add(watcherId);
@@ -222,7 +226,7 @@ export class WatchManager {
     if (own?.has(key) !== true) return false;
     own.delete(key);
     if (own.size === 0) this.watchers.delete(watcherId);
-    const paths = this.byMode.get(mode) as Map<string, Set<WatcherId>>;
+    const paths = this.byMode.get(mode) as ChurnSafeMap<string, ChurnSafeSet<WatcherId>>;
     const ids = paths.get(path);
     ids?.delete(watcherId);
     if (ids?.size === 0) paths.delete(path);
