@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jest } from '@jest/globals';
 import { runCli } from './run-cli.js';
-import { waitFor } from './harness/local-cluster.js';
+import { waitFor } from '../src/cluster/local-cluster.js';
 
 jest.setTimeout(120_000);
 

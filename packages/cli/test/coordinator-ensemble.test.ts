@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { jest } from '@jest/globals';
 import { fileURLToPath } from 'node:url';
 import { CoordinatorClient, CoordinatorError } from '@samsa/coordinator';
-import { LocalCluster, waitFor, withDeadline } from './harness/local-cluster.js';
+import { LocalCluster, waitFor, withDeadline } from '../src/cluster/local-cluster.js';
 
 // Process tests wait on elections and session timeouts; conditions with deadlines bound them.
 jest.setTimeout(120_000);

@@ -1,15 +1,16 @@
-// Real clusters for tests: the same launcher `samsa cluster up` uses (planCluster + processes),
-// on free ports, in a temporary directory, with extra node arguments where a test needs them.
+// Throw-away local clusters for tests and benchmarks: the same launcher `samsa cluster up`
+// uses (planCluster + processes), on free ports, in a temporary directory, with extra node
+// arguments where a test needs them.
 
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoordinatorRpc, type WireStatus } from '@samsa/coordinator';
-import { readClusterFile, writeClusterFile, type ClusterFile } from '../../src/cluster/cluster-file.js';
-import { findFreePorts } from '../../src/cluster/free-ports.js';
-import { planCluster, portPlanFrom, portsNeeded, type NodeSpec } from '../../src/cluster/layout.js';
-import { findNode, startNode, stopAll, stopNode, waitUntilReady } from '../../src/cluster/launcher.js';
-import { waitFor } from '../../src/cluster/processes.js';
+import { readClusterFile, writeClusterFile, type ClusterFile } from './cluster-file.js';
+import { findFreePorts } from './free-ports.js';
+import { planCluster, portPlanFrom, portsNeeded, type NodeSpec } from './layout.js';
+import { findNode, startNode, stopAll, stopNode, waitUntilReady } from './launcher.js';
+import { waitFor } from './processes.js';
 
 export interface LocalClusterOptions {
   coordinators?: number;
