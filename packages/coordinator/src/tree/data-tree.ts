@@ -175,6 +175,19 @@ export class DataTree {
     return { index, result, events: result.type === 'error' ? [] : ctx.events };
   }
 
+  /**
+   * Records that Raft applied `index` without a tree command (a leader's no-op, a membership
+   * change), so lastAppliedIndex and snapshots follow the Raft log. Same contract as apply.
+   */
+  advanceTo(index: number): void {
+    if (!Number.isSafeInteger(index) || index <= this.appliedIndex) {
+      throw new CoordinatorError('INTERNAL', {
+        message: `advance to index ${index} after index ${this.appliedIndex}: indexes must increase`,
+      });
+    }
+    this.appliedIndex = index;
+  }
+
   private execute(command: TreeCommand, ctx: ApplyContext): TreeCommandResult {
     switch (command.type) {
       case 'createSession':

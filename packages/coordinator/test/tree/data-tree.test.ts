@@ -428,6 +428,15 @@ describe('DataTree: the apply contract', () => {
     expect(tree.lastAppliedIndex).toBe(9);
   });
 
+  test('advanceTo follows Raft entries that are not tree commands', () => {
+    const tree = new DataTree();
+    tree.advanceTo(3);
+    expect(tree.lastAppliedIndex).toBe(3);
+    expect(DataTree.restore(tree.snapshot()).lastAppliedIndex).toBe(3);
+    expectThrowsCode(() => tree.advanceTo(3), 'INTERNAL');
+    expectThrowsCode(() => tree.apply({ type: 'noop', timeMs: 0 }, 2), 'INTERNAL');
+  });
+
   test('a malformed command is an error result on every replica, never a throw', () => {
     const tree = new DataTree();
     for (const [i, garbage] of [null, {}, { type: 'create', timeMs: 1 }, { type: 'wipe', timeMs: 1 }].entries()) {
