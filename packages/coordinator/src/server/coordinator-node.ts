@@ -475,6 +475,7 @@ export class CoordinatorNode {
   private applyEntry(e: Entry): void {
     let outcome: ApplyOutcome;
     if (e.type === 'noop') {
+      this.tree.advanceTo(e.index);
       outcome = { index: e.index, result: { type: 'noop' }, events: [] };
     } else {
       let command: TreeCommand | null = null;
@@ -482,6 +483,7 @@ export class CoordinatorNode {
         command = decodeTreeCommand(e.data);
       } catch (err) {
         // Every replica sees the same bytes and fails the same way, so the tree stays identical.
+        this.tree.advanceTo(e.index);
         outcome = { index: e.index, result: { type: 'error', error: err instanceof CoordinatorError ? err : new CoordinatorError('CORRUPT_DATA') }, events: [] };
       }
       if (command) {
