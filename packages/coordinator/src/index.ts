@@ -8,3 +8,4 @@ export * from './client/coordinator-client.js';
 export * from './server/coordinator-server.js';
 export { CoordinatorNode, type CoordinatorNodeOptions } from './server/coordinator-node.js';
 export { CoordinatorMetrics } from './server/metrics.js';
+export * from './client/recipes/index.js';

@@ -3,40 +3,8 @@
 // scripts can check the service from outside.
 
 import type { Argv } from 'yargs';
-import { CoordinatorClient, CoordinatorError, CoordinatorRpc, parseAddresses, type CreateMode, type Stat } from '@samsa/coordinator';
+import { CoordinatorClient, CoordinatorError, ensembleHealth, parseAddresses, type CreateMode, type Stat } from '@samsa/coordinator';
 import type { CliContext } from '../context.js';
-
-export interface MemberRow {
-  id: number | null;
-  address: string;
-  role: string;
-  term: number | null;
-  commitIndex: number | null;
-}
-
-/** Asks every address for its status; members that do not answer are `unreachable`. */
-export async function ensembleStatus(addresses: string[], timeoutMs = 2_000): Promise<MemberRow[]> {
-  const answers = await Promise.all(
-    addresses.map(async (address) => {
-      const rpc = new CoordinatorRpc(address);
-      try {
-        return { address, status: await rpc.status(timeoutMs) };
-      } catch {
-        return { address, status: null };
-      } finally {
-        rpc.close();
-      }
-    }),
-  );
-  // A member that is down cannot tell its id; the others know it by address.
-  const idByAddress = new Map<string, number>();
-  for (const a of answers) for (const m of a.status?.members ?? []) if (m.address) idByAddress.set(m.address, m.id);
-  return answers.map(({ address, status }) =>
-    status
-      ? { id: status.id, address, role: status.role === 'preCandidate' ? 'candidate' : status.role, term: status.term, commitIndex: status.commitIndex }
-      : { id: idByAddress.get(address) ?? null, address, role: 'unreachable', term: null, commitIndex: null },
-  );
-}
 
 function formatStat(path: string, s: Stat): string {
   return [
@@ -155,7 +123,7 @@ export function registerCoordinatorShell(y: Argv, ctx: CliContext): void {
         }))
       .command('status', "each member's role, term and commit index", (c) => c,
         async (a) => {
-          const rows = await ensembleStatus(parseAddresses(a.coordinators as string), Math.min(a['timeout-ms'] as number, 3_000));
+          const rows = (await ensembleHealth(parseAddresses(a.coordinators as string), Math.min(a['timeout-ms'] as number, 3_000))).members;
           if (a.json) {
             ctx.io.out(JSON.stringify(rows));
           } else {
