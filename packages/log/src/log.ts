@@ -297,13 +297,14 @@ export class Log {
     }
 
     this.maybeRoll(records.length, firstOffset, lastOffset, now);
-    this.activeSegment.append(records, batches, now);
-
-    // Each new epoch in the appended batches starts at its first batch (leader or follower).
+    // Each new epoch in the batches starts at its first batch (leader or follower). Recorded
+    // before the write, as Kafka does: the cache may briefly name offsets the log lacks (recovery
+    // trims those) but never misses an epoch the log holds.
     for (const b of batches) {
       const epoch = records.readInt32BE(b.position + OFFSET_PARTITION_LEADER_EPOCH);
       if (epoch >= 0 && epoch > (this.leaderEpochCache.latestEpoch() ?? -1)) this.leaderEpochCache.assign(epoch, b.baseOffset);
     }
+    this.activeSegment.append(records, batches, now);
 
     if (
       this.logEndOffset - this.flushedUpTo >= this.cfg['flush.messages'] ||

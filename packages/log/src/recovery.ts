@@ -6,7 +6,8 @@
 //   3. load the segments, in base-offset order;
 //   4. after an unclean shutdown only: from the segment holding the recovery point on, check every
 //      batch (whole, magic 2, CRC, offsets increasing) and rebuild the indexes; at the first torn
-//      or corrupt batch cut that segment and delete every later one; then fsync what changed;
+//      or corrupt batch cut that segment and delete every later one; then fsync what changed
+//      (after a clean one, the same for the active segment if its tail is not a whole batch);
 //   5. settle the offsets: an empty directory gets a first segment; log start offset =
 //      max(checkpointed, first segment's base); a log that ends before its checkpointed start
 //      is emptied and restarted there (epoch cache cleared too);
@@ -16,7 +17,7 @@
 // Segments below the recovery point are trusted as flushed; their indexes are still checked when
 // first used and rebuilt if they fail (segment.ts).
 
-import { LogError } from './errors.js';
+import { CorruptRecordError, LogError } from './errors.js';
 import type { FileIO } from './file-io.js';
 import { LeaderEpochFileCache } from './leader-epoch-cache.js';
 import type { LogConfig } from './log-config.js';
@@ -32,6 +33,8 @@ const LEFTOVER_SUFFIXES = ['.tmp', DELETED_FILE_SUFFIX, '.cleaned', '.swap'];
 /** What opening the log found and did; logged by the broker, asserted by tests. */
 export interface LoadReport {
   cleanShutdown: boolean;
+  /** The marker was there, but the active segment did not end in a whole batch: it was recovered. */
+  cleanShutdownDistrusted: boolean;
   /** Files removed in phase 1. */
   leftoversRemoved: string[];
   segmentsLoaded: number;
@@ -93,6 +96,7 @@ export function loadLog(params: LoadParams): LoadedLog {
   io.mkdirs(dir);
   const report: LoadReport = {
     cleanShutdown: false,
+    cleanShutdownDistrusted: false,
     leftoversRemoved: [],
     segmentsLoaded: 0,
     segmentsRecovered: 0,
@@ -128,10 +132,22 @@ export function loadLog(params: LoadParams): LoadedLog {
     for (const base of [...logBases].sort((a, b) => a - b)) segments.push(LogSegment.open(io, dir, base, settings, now));
     report.segmentsLoaded = segments.length;
 
-    // Phase 4: unclean shutdown: check everything from the recovery point on.
-    let recoveryPoint = params.recoveryPoint;
-    if (!report.cleanShutdown && segments.length > 0) {
-      const first = floorSegmentIndex(segments, params.recoveryPoint);
+    // Phase 4: unclean shutdown: check everything from the recovery point on. A "clean" log whose
+    // active segment does not end in a whole batch (damaged since, or a lying marker) is
+    // recovered from that segment on instead of failing to open.
+    let recoverFrom = report.cleanShutdown ? undefined : params.recoveryPoint;
+    if (report.cleanShutdown && segments.length > 0) {
+      const active = segments[segments.length - 1]!;
+      try {
+        void active.nextOffset;
+      } catch (e) {
+        if (!(e instanceof CorruptRecordError)) throw e;
+        report.cleanShutdownDistrusted = true;
+        recoverFrom = active.baseOffset;
+      }
+    }
+    if (recoverFrom !== undefined && segments.length > 0) {
+      const first = floorSegmentIndex(segments, recoverFrom);
       let minNextOffset = first > 0 ? segments[first - 1]!.nextOffset : 0;
       for (let i = first; i < segments.length; i++) {
         const segment = segments[i]!;
@@ -168,7 +184,7 @@ export function loadLog(params: LoadParams): LoadedLog {
       logEndOffset = logStartOffset;
     }
     // Everything up to the end is durable now: flushed before a clean close, fsynced by phase 4.
-    recoveryPoint = logEndOffset;
+    const recoveryPoint = logEndOffset;
 
     // Phase 6: the epoch cache may not name offsets the log no longer has.
     const leaderEpochCache = LeaderEpochFileCache.open(dir, io);

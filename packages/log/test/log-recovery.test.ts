@@ -248,6 +248,16 @@ describe('open', () => {
     log.close();
   });
 
+  test('a clean-shutdown marker is not trusted over an active segment that ends in a partial batch', () => {
+    const dir = tempDir();
+    buildLog(dir, 4);
+    fs.appendFileSync(path.join(dir, '00000000000000000000.log'), makeBatch({ timestamp: T0 }).subarray(0, 40));
+    const log = openLog(dir);
+    expect(log.loadReport).toMatchObject({ cleanShutdown: true, cleanShutdownDistrusted: true, truncatedBytes: 40 });
+    expect(log.logEndOffset).toBe(layout(dir).at(-1)!.lastOffset + 1);
+    log.close();
+  });
+
   test('a checkpointed log start offset past what survived restarts the log there', () => {
     const dir = tempDir();
     buildLog(dir, 3);
