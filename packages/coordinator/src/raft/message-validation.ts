@@ -6,22 +6,26 @@ import { MAX_REQUEST_CTX_LENGTH } from './config.js';
 import { RaftError } from './errors.js';
 import type { Entry, Message, Snapshot } from './types.js';
 
+// Module-level reference: a global lookup per field is measurably slow in vm contexts (jest).
+const isSafeInteger = Number.isSafeInteger;
+const isArray = Array.isArray;
+
 function fail(what: string): never {
   throw new RaftError('INVALID_MESSAGE', what);
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+  return typeof v === 'object' && v !== null && !isArray(v);
 }
 
 function index(m: Record<string, unknown>, field: string): void {
   const v = m[field];
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) fail(`${field} must be a non-negative integer, got ${String(v)}`);
+  if (typeof v !== 'number' || !isSafeInteger(v) || v < 0) fail(`${field} must be a non-negative integer, got ${String(v)}`);
 }
 
 function nodeId(m: Record<string, unknown>, field: string): void {
   const v = m[field];
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) fail(`${field} must be a positive integer node id, got ${String(v)}`);
+  if (typeof v !== 'number' || !isSafeInteger(v) || v < 1) fail(`${field} must be a positive integer node id, got ${String(v)}`);
 }
 
 function bool(m: Record<string, unknown>, field: string): void {
@@ -64,7 +68,7 @@ export function validateMessage(m: unknown): asserts m is Message {
       index(m, 'prevTerm');
       index(m, 'commit');
       const entries = m.entries;
-      if (!Array.isArray(entries)) fail('entries must be an array');
+      if (!isArray(entries)) fail('entries must be an array');
       let expected = (m.prevIndex as number) + 1;
       let lastTerm = m.prevTerm as number;
       for (const e of entries as unknown[]) {

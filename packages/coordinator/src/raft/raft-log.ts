@@ -216,13 +216,17 @@ export class RaftLog {
 
   /** Committed entries not yet handed to the application, at most maxBytes (at least one). */
   nextCommitted(maxBytes: number): Entry[] {
-    const from = Math.max(this.applied, this.snapIndex) + 1;
-    if (from > this.committed) return [];
-    return this.slice(from, this.committed + 1, maxBytes);
+    if (!this.hasNextCommitted()) return [];
+    return this.slice(this.firstUnapplied(), this.committed + 1, maxBytes);
   }
 
   hasNextCommitted(): boolean {
-    return Math.max(this.applied, this.snapIndex) < this.committed;
+    return this.firstUnapplied() <= this.committed;
+  }
+
+  /** After a snapshot restore, applied trails the snapshot until the snapshot is applied. */
+  private firstUnapplied(): number {
+    return (this.applied > this.snapIndex ? this.applied : this.snapIndex) + 1;
   }
 
   appliedTo(index: number): void {

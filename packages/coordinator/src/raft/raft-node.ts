@@ -178,6 +178,24 @@ export class RaftNode {
     return this.role === 'leader';
   }
 
+  get commitIndex(): number {
+    return this.log.committed;
+  }
+
+  /** The last index handed to the application and advanced. */
+  get appliedIndex(): number {
+    return this.log.applied;
+  }
+
+  get lastIndex(): number {
+    return this.log.lastIndex();
+  }
+
+  /** The index the log is compacted to (the latest snapshot's index; 0 if none). */
+  get snapshotIndex(): number {
+    return this.log.snapshotIndex;
+  }
+
   softState(): SoftState {
     return { role: this.role, leaderId: this.lead, term: this.currentTerm };
   }

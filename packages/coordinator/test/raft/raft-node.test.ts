@@ -1,0 +1,328 @@
+// RaftNode's contract with its adapter, message by message: configuration and persisted-state
+// validation, garbage messages, the Ready protocol and what must be persisted with what,
+// refusals and limits, randomized election timeouts, flow control, restart and compaction.
+
+import {
+  type Message,
+  RaftError,
+  RaftNode,
+  type RaftConfig,
+  type Ready,
+  type Entry,
+  seededRandom,
+} from '../../src/raft/index.js';
+
+const enc = new TextEncoder();
+
+function newNode(overrides: Partial<RaftConfig> = {}): RaftNode {
+  return new RaftNode({ id: 1, peers: [1, 2, 3], random: () => 0, ...overrides });
+}
+
+/** Drains and advances every Ready; returns them. */
+function drain(node: RaftNode): Ready[] {
+  const out: Ready[] = [];
+  for (let rd = node.ready(); rd !== null; rd = node.ready()) {
+    out.push(rd);
+    node.advance(rd);
+  }
+  return out;
+}
+
+function sent(readies: readonly Ready[]): Message[] {
+  return readies.flatMap((rd) => rd.messages);
+}
+
+/** Node 1 of {1,2,3} elected with node 2's (pre-)votes; its no-op at index 1 is not yet acknowledged. */
+function electedLeader(overrides: Partial<RaftConfig> = {}): RaftNode {
+  const node = newNode(overrides);
+  node.campaign();
+  node.step({ type: 'preVoteResponse', from: 2, to: 1, term: 1, reject: false });
+  node.step({ type: 'voteResponse', from: 2, to: 1, term: 1, reject: false });
+  expect(node.isLeader).toBe(true);
+  drain(node);
+  return node;
+}
+
+function ack(node: RaftNode, from: number, index: number): Ready[] {
+  node.step({ type: 'appendResponse', from, to: 1, term: node.term, index, reject: false, hintIndex: 0, hintTerm: 0 });
+  return drain(node);
+}
+
+function raftError(fn: () => unknown): RaftError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof RaftError) return e;
+    throw e;
+  }
+  throw new Error('expected a RaftError');
+}
+
+describe('RaftNode configuration and restart state', () => {
+  test('invalid configurations are refused with INVALID_CONFIG', () => {
+    const bad: Partial<RaftConfig>[] = [
+      { id: 4 },
+      { peers: [1, 2, 2] },
+      { peers: [] },
+      { id: 0 },
+      { electionTicks: 5, heartbeatTicks: 5 },
+      { electionTicks: 0 },
+      { random: 'x' as unknown as () => number },
+      { maxInflightAppends: 0 },
+      { preVote: 'yes' as unknown as boolean },
+      { applied: -1 },
+    ];
+    for (const overrides of bad) expect(raftError(() => newNode(overrides)).code).toBe('INVALID_CONFIG');
+  });
+
+  test('inconsistent persisted state is refused with INVALID_PERSISTED_STATE', () => {
+    const entry = (index: number, term: number): Entry => ({ index, term, type: 'normal', data: new Uint8Array(0) });
+    const states = [
+      { hardState: { term: 1, vote: null, commit: 0 }, snapshot: null, entries: [entry(1, 1), entry(3, 1)] },
+      { hardState: { term: 1, vote: null, commit: 3 }, snapshot: null, entries: [entry(1, 1)] },
+      { hardState: { term: 1, vote: 9, commit: 0 }, snapshot: null, entries: [] },
+      { hardState: { term: 1, vote: null, commit: 0 }, snapshot: null, entries: [entry(1, 2)] },
+      { hardState: { term: 2, vote: null, commit: 0 }, snapshot: null, entries: [entry(1, 2), entry(2, 1)] },
+      { hardState: { term: 2, vote: null, commit: 0 }, snapshot: { index: 4, term: 1, data: new Uint8Array(0) }, entries: [entry(6, 2)] },
+      { hardState: { term: -1, vote: null, commit: 0 }, snapshot: null, entries: [] },
+    ];
+    for (const storage of states) expect(raftError(() => newNode({ storage })).code).toBe('INVALID_PERSISTED_STATE');
+  });
+
+  test('a restarted node keeps its term and vote: it never votes twice in a term', () => {
+    const node = newNode({ id: 2, storage: { hardState: { term: 5, vote: 3, commit: 0 }, snapshot: null, entries: [] } });
+    expect(node.term).toBe(5);
+    node.step({ type: 'vote', from: 1, to: 2, term: 5, lastIndex: 10, lastTerm: 5, transfer: false });
+    const [reply] = sent(drain(node));
+    expect(reply).toMatchObject({ type: 'voteResponse', to: 1, reject: true });
+    node.step({ type: 'vote', from: 3, to: 2, term: 5, lastIndex: 10, lastTerm: 5, transfer: false });
+    expect(sent(drain(node))[0]).toMatchObject({ type: 'voteResponse', to: 3, reject: false });
+  });
+
+  test('after a restart, committed entries after the snapshot are delivered again for applying', () => {
+    const entry = (index: number, term: number): Entry => ({ index, term, type: 'normal', data: enc.encode(`v${index}`) });
+    const node = newNode({
+      storage: {
+        hardState: { term: 2, vote: 1, commit: 6 },
+        snapshot: { index: 4, term: 1, data: enc.encode('state@4') },
+        entries: [entry(5, 2), entry(6, 2), entry(7, 2)],
+      },
+    });
+    expect(node.appliedIndex).toBe(4);
+    const readies = drain(node);
+    expect(readies.flatMap((rd) => rd.committedEntries.map((e) => e.index))).toEqual([5, 6]);
+    expect(readies.every((rd) => rd.hardState === null && rd.entries.length === 0 && rd.snapshot === null)).toBe(true);
+    expect(node.appliedIndex).toBe(6);
+  });
+
+  test('an application that persists its own applied index starts from there', () => {
+    const entry = (index: number): Entry => ({ index, term: 1, type: 'normal', data: new Uint8Array(0) });
+    const node = newNode({ applied: 2, storage: { hardState: { term: 1, vote: null, commit: 3 }, snapshot: null, entries: [entry(1), entry(2), entry(3)] } });
+    expect(drain(node).flatMap((rd) => rd.committedEntries.map((e) => e.index))).toEqual([3]);
+    expect(raftError(() => newNode({ applied: 4, storage: { hardState: { term: 1, vote: null, commit: 3 }, snapshot: null, entries: [entry(1), entry(2), entry(3)] } })).code).toBe('INVALID_CONFIG');
+  });
+});
+
+describe('RaftNode inputs', () => {
+  test('garbage messages are refused with INVALID_MESSAGE and change nothing', () => {
+    const node = electedLeader();
+    const before = node.status();
+    const garbage: unknown[] = [
+      null,
+      'hello',
+      { type: 'append', from: 2, to: 1, term: 1 },
+      { type: 'teleport', from: 2, to: 1, term: 1 },
+      { type: 'heartbeatResponse', from: 2, to: 3, term: 1, readSeq: 0 }, // not for this node
+      { type: 'heartbeatResponse', from: 7, to: 1, term: 1, readSeq: 0 }, // not a member
+      { type: 'heartbeatResponse', from: 1, to: 1, term: 1, readSeq: 0 }, // from itself
+      { type: 'heartbeatResponse', from: 2, to: 1, term: -1, readSeq: 0 },
+      { type: 'heartbeatResponse', from: 2, to: 1, term: 1.5, readSeq: 0 },
+      { type: 'voteResponse', from: 2, to: 1, term: 1, reject: 'no' },
+      { type: 'append', from: 2, to: 1, term: 9, prevIndex: 0, prevTerm: 0, commit: 0, entries: [{ index: 2, term: 1, type: 'normal', data: new Uint8Array(0) }] },
+      { type: 'append', from: 2, to: 1, term: 9, prevIndex: 0, prevTerm: 0, commit: 0, entries: [{ index: 1, term: 1, type: 'normal', data: 'text' }] },
+      { type: 'append', from: 2, to: 1, term: 1, prevIndex: 0, prevTerm: 0, commit: 0, entries: [{ index: 1, term: 9, type: 'normal', data: new Uint8Array(0) }] },
+      { type: 'snapshot', from: 2, to: 1, term: 9, snapshot: { index: 0, term: 1, data: new Uint8Array(0) } },
+      { type: 'readIndex', from: 2, to: 1, term: 1, requestCtx: 'x'.repeat(300) },
+    ];
+    for (const m of garbage) expect(raftError(() => node.step(m as Message)).code).toBe('INVALID_MESSAGE');
+    expect(node.status()).toEqual(before);
+    expect(node.ready()).toBeNull();
+  });
+
+  test('bad arguments are refused with INVALID_ARGUMENT', () => {
+    const node = electedLeader();
+    expect(raftError(() => node.propose('text' as unknown as Uint8Array)).code).toBe('INVALID_ARGUMENT');
+    expect(raftError(() => node.readIndex('')).code).toBe('INVALID_ARGUMENT');
+    expect(raftError(() => node.transferLeadership(9)).code).toBe('INVALID_ARGUMENT');
+    expect(raftError(() => node.compact(1.5, new Uint8Array(0))).code).toBe('INVALID_ARGUMENT');
+  });
+
+  test('the election timeout is drawn from the injected random in [electionTicks, 2·electionTicks)', () => {
+    const firesAt = (r: number): number => {
+      const node = newNode({ electionTicks: 10, random: () => r });
+      for (let t = 1; t <= 40; t++) {
+        node.tick();
+        const rd = node.ready();
+        if (rd !== null && rd.messages.some((m) => m.type === 'preVote')) return t;
+        if (rd !== null) node.advance(rd);
+      }
+      return -1;
+    };
+    expect(firesAt(0)).toBe(10);
+    expect(firesAt(0.5)).toBe(15);
+    expect(firesAt(0.9999)).toBe(19);
+    expect(raftError(() => newNode({ random: () => 1 })).code).toBe('INVARIANT_VIOLATION');
+  });
+
+  test('a seeded random spreads nodes over different timeouts', () => {
+    const timeouts = new Set<number>();
+    for (let seed = 1; seed <= 20; seed++) {
+      const node = newNode({ random: seededRandom(seed) });
+      let t = 0;
+      while (node.status().role === 'follower') {
+        node.tick();
+        t++;
+      }
+      timeouts.add(t);
+      expect(t).toBeGreaterThanOrEqual(10);
+      expect(t).toBeLessThan(20);
+    }
+    expect(timeouts.size).toBeGreaterThan(3);
+  });
+});
+
+describe('RaftNode Ready protocol', () => {
+  test('ready() again before advance() and advance() of a foreign Ready are refused', () => {
+    const node = newNode();
+    node.campaign();
+    const rd = node.ready()!;
+    expect(raftError(() => node.ready()).code).toBe('READY_PROTOCOL');
+    expect(raftError(() => node.advance({ ...rd })).code).toBe('READY_PROTOCOL');
+    node.advance(rd);
+    expect(raftError(() => node.advance(rd)).code).toBe('READY_PROTOCOL');
+  });
+
+  test('a granted vote leaves in the same Ready as the hard state recording it, to be synced first', () => {
+    const node = newNode({ id: 2 });
+    node.step({ type: 'vote', from: 1, to: 2, term: 1, lastIndex: 0, lastTerm: 0, transfer: false });
+    const rd = node.ready()!;
+    expect(rd.hardState).toEqual({ term: 1, vote: 1, commit: 0 });
+    expect(rd.messages).toEqual([{ type: 'voteResponse', from: 2, to: 1, term: 1, reject: false }]);
+    expect(rd.mustSync).toBe(true);
+  });
+
+  test('an append acknowledgement leaves with the entries it acknowledges', () => {
+    const node = newNode({ id: 2 });
+    const entries: Entry[] = [{ index: 1, term: 1, type: 'noop', data: new Uint8Array(0) }];
+    node.step({ type: 'append', from: 1, to: 2, term: 1, prevIndex: 0, prevTerm: 0, commit: 0, entries });
+    const rd = node.ready()!;
+    expect(rd.entries).toEqual(entries);
+    expect(rd.messages).toEqual([{ type: 'appendResponse', from: 2, to: 1, term: 1, index: 1, reject: false, hintIndex: 0, hintTerm: 0 }]);
+    expect(rd.mustSync).toBe(true);
+    expect(rd.softState).toEqual({ role: 'follower', leaderId: 1, term: 1 });
+  });
+
+  test('a commit-only hard state change does not need an fsync', () => {
+    const node = newNode({ id: 2 });
+    node.step({ type: 'append', from: 1, to: 2, term: 1, prevIndex: 0, prevTerm: 0, commit: 0, entries: [{ index: 1, term: 1, type: 'noop', data: new Uint8Array(0) }] });
+    drain(node);
+    node.step({ type: 'heartbeat', from: 1, to: 2, term: 1, commit: 1, readSeq: 0 });
+    const rd = node.ready()!;
+    expect(rd.hardState).toEqual({ term: 1, vote: null, commit: 1 });
+    expect(rd.mustSync).toBe(false);
+    expect(rd.committedEntries.map((e) => e.index)).toEqual([1]);
+  });
+
+  test('inputs may arrive between ready() and advance()', () => {
+    const node = electedLeader();
+    node.propose(enc.encode('a'));
+    const rd = node.ready()!;
+    node.propose(enc.encode('b'));
+    node.advance(rd);
+    const next = node.ready()!;
+    expect(next.entries.map((e) => e.index)).toEqual([3]);
+  });
+});
+
+describe('RaftNode refusals and limits', () => {
+  test('a follower refuses proposals and names the leader; reads are forwarded to it', () => {
+    const node = newNode({ id: 2 });
+    expect(node.propose(enc.encode('x'))).toMatchObject({ ok: false, code: 'NOT_LEADER', leaderId: null });
+    expect(node.readIndex('r1')).toMatchObject({ ok: false, code: 'NOT_LEADER', leaderId: null });
+    node.step({ type: 'heartbeat', from: 1, to: 2, term: 1, commit: 0, readSeq: 0 });
+    expect(node.propose(enc.encode('x'))).toMatchObject({ ok: false, code: 'NOT_LEADER', leaderId: 1 });
+    expect(node.readIndex('r2')).toEqual({ ok: true, forwardedTo: 1 });
+    expect(sent(drain(node))).toContainEqual({ type: 'readIndex', from: 2, to: 1, term: 1, requestCtx: 'r2' });
+  });
+
+  test('proposals over maxProposalBytes are refused', () => {
+    const node = electedLeader({ maxProposalBytes: 10 });
+    expect(node.propose(new Uint8Array(11))).toMatchObject({ ok: false, code: 'PROPOSAL_TOO_LARGE' });
+    expect(node.propose(new Uint8Array(10))).toMatchObject({ ok: true, index: 2, term: 1 });
+  });
+
+  test('uncommitted proposal bytes are bounded, and commit frees them', () => {
+    const node = electedLeader({ maxUncommittedBytes: 100 });
+    expect(node.propose(new Uint8Array(60)).ok).toBe(true);
+    expect(node.propose(new Uint8Array(60))).toMatchObject({ ok: false, code: 'UNCOMMITTED_LIMIT', leaderId: 1 });
+    ack(node, 2, 2); // no-op and the first proposal commit
+    expect(node.commitIndex).toBe(2);
+    expect(node.propose(new Uint8Array(60)).ok).toBe(true);
+  });
+
+  test('pending reads are bounded', () => {
+    const node = electedLeader({ maxPendingReads: 2 });
+    expect(node.readIndex('a').ok).toBe(true);
+    expect(node.readIndex('b').ok).toBe(true);
+    expect(node.readIndex('c')).toMatchObject({ ok: false, code: 'READ_LIMIT' });
+  });
+
+  test('a leader handing over refuses proposals and points at the new leader', () => {
+    const node = electedLeader();
+    expect(node.transferLeadership(3)).toEqual({ ok: true });
+    expect(node.propose(enc.encode('x'))).toMatchObject({ ok: false, code: 'TRANSFER_IN_PROGRESS', leaderId: 3 });
+    // Not done within an election timeout: abandoned, proposals flow again.
+    for (let i = 0; i < 10; i++) {
+      node.tick();
+      node.step({ type: 'heartbeatResponse', from: 2, to: 1, term: 1, readSeq: 0 });
+    }
+    expect(node.propose(enc.encode('x')).ok).toBe(true);
+  });
+
+  test('at most maxInflightAppends appends are unacknowledged per follower, each at most maxAppendBytes', () => {
+    const node = electedLeader({ maxInflightAppends: 2, maxAppendBytes: 150 });
+    ack(node, 2, 1); // node 2: probe → replicate
+    for (let i = 0; i < 6; i++) node.propose(new Uint8Array(100));
+    const toNode2 = sent(drain(node)).filter((m) => m.type === 'append' && m.to === 2);
+    expect(toNode2).toHaveLength(2);
+    expect(toNode2.map((m) => (m.type === 'append' ? m.entries.map((e) => e.index) : []))).toEqual([[2], [3]]);
+    // Each acknowledgement opens the window by one message.
+    const next = sent(ack(node, 2, 2)).filter((m) => m.type === 'append' && m.to === 2);
+    expect(next.map((m) => (m.type === 'append' ? m.entries.map((e) => e.index) : []))).toEqual([[4]]);
+  });
+
+  test('compact refuses an unapplied index and ignores an outdated one', () => {
+    const node = electedLeader();
+    ack(node, 2, 1);
+    expect(node.appliedIndex).toBe(1);
+    expect(raftError(() => node.compact(2, new Uint8Array(0))).code).toBe('INVALID_ARGUMENT');
+    expect(node.compact(1, enc.encode('s'))).toBe(true);
+    expect(node.compact(1, enc.encode('s'))).toBe(false);
+    expect(node.snapshotIndex).toBe(1);
+  });
+});
+
+describe('RaftNode single-node cluster', () => {
+  test('elects itself, commits and serves reads without any message', () => {
+    const node = new RaftNode({ id: 1, peers: [1], random: () => 0 });
+    node.campaign();
+    expect(node.isLeader).toBe(true);
+    const r = node.propose(enc.encode('x'));
+    expect(r).toEqual({ ok: true, index: 2, term: 1 });
+    expect(node.readIndex('r').ok).toBe(true);
+    const readies = drain(node);
+    expect(sent(readies)).toEqual([]);
+    expect(readies.flatMap((rd) => rd.committedEntries.map((e) => e.index))).toEqual([1, 2]);
+    expect(readies.flatMap((rd) => rd.readStates)).toEqual([{ index: 2, requestCtx: 'r' }]);
+  });
+});
