@@ -135,6 +135,10 @@ function checkLookups(log: Log, ref: Reference, seed: number): void {
     const expected = ref.records.find((r) => r.offset >= log.logStartOffset && r.timestamp >= ts);
     const got = log.offsetForTimestamp(ts);
     expect({ seed, ts, got: got && { offset: got.offset, timestamp: got.timestamp } }).toEqual({ seed, ts, got: expected });
+    // Below a high watermark, only records under it count.
+    const upTo = rnd.int(log.logStartOffset, leo);
+    const below = log.offsetForTimestamp(ts, upTo);
+    expect({ seed, ts, upTo, below: below?.offset }).toEqual({ seed, ts, upTo, below: expected && expected.offset < upTo ? expected.offset : undefined });
   }
 }
 

@@ -204,6 +204,11 @@ describe('truncation', () => {
     expect(log.leaderEpochCache.epochEntries()).toEqual([{ epoch: 1, startOffset: 0 }, { epoch: 2, startOffset: 5 }]);
     expect(log.endOffsetForEpoch(2)).toEqual([2, 10]);
     expect(log.endOffsetForEpoch(4)).toEqual([-1, -1]);
+    // A new leader records its epoch at the log end before appending anything.
+    expect(log.assignEpochStartOffset(5, log.logEndOffset)).toBe(true);
+    expect(log.assignEpochStartOffset(3, log.logEndOffset)).toBe(false);
+    expect(log.endOffsetForEpoch(2)).toEqual([2, 10]);
+    expect(log.endOffsetForEpoch(5)).toEqual([5, 10]);
     log.close();
   });
 
