@@ -197,6 +197,10 @@ export class RaftLog {
     return this.pendingSnap;
   }
 
+  hasUnstableEntries(): boolean {
+    return this.unstableFrom <= this.lastIndex();
+  }
+
   unstableEntries(): Entry[] {
     if (this.unstableFrom > this.lastIndex()) return [];
     return this.entries.slice(this.unstableFrom - this.snapIndex - 1);

@@ -305,10 +305,11 @@ export class RaftNode {
   }
 
   /**
-   * The application holds a durable snapshot of its state up to `index` (≤ the applied index):
-   * drop the log up to there. The adapter persists the snapshot and deletes the stored entries
-   * ≤ index itself (snapshot first). Returns false, changing nothing, if the log is already
-   * compacted to `index` or beyond (e.g. a newer snapshot arrived from the leader meanwhile).
+   * The application took a snapshot of its state at `index` (≤ the applied index, i.e. handed
+   * out in a Ready that was advanced): drop the log up to there; the snapshot is what lagging
+   * followers get from now on. The adapter stores the snapshot and deletes the stored entries
+   * ≤ index itself, the snapshot durably first. Returns false, changing nothing, if the log is
+   * already compacted to `index` or beyond (e.g. a newer snapshot arrived from the leader).
    */
   compact(index: number, snapshotData: Uint8Array): boolean {
     if (!(snapshotData instanceof Uint8Array)) throw new RaftError('INVALID_ARGUMENT', 'snapshot data must be a Uint8Array');
@@ -407,7 +408,7 @@ export class RaftNode {
       this.readStates.length > 0 ||
       this.droppedReads.length > 0 ||
       this.log.pendingSnapshot !== null ||
-      this.log.unstableEntries().length > 0 ||
+      this.log.hasUnstableEntries() ||
       this.log.hasNextCommitted() ||
       !sameSoftState(this.softState(), this.prevSoftState) ||
       !sameHardState(this.hardState(), this.prevHardState)
