@@ -326,3 +326,35 @@ describe('RaftNode single-node cluster', () => {
     expect(readies.flatMap((rd) => rd.readStates)).toEqual([{ index: 2, requestCtx: 'r' }]);
   });
 });
+
+describe('RaftNode log backtracking', () => {
+  test('a follower with a long divergent tail is repaired in two round trips, not one per entry', () => {
+    // Leader 1: entries 1..3 of term 1, then 4..30 of term 3. Follower 2: 1..3 of term 1, then
+    // 4..40 of term 2 (an old leader's entries that never committed).
+    const entries = (from: number, to: number, term: number): Entry[] =>
+      Array.from({ length: to - from + 1 }, (_, i) => ({ index: from + i, term, type: 'normal' as const, data: enc.encode(`${term}`) }));
+    const leader = newNode({ storage: { hardState: { term: 3, vote: 1, commit: 3 }, snapshot: null, entries: [...entries(1, 3, 1), ...entries(4, 30, 3)] } });
+    const follower = newNode({ id: 2, storage: { hardState: { term: 3, vote: 1, commit: 3 }, snapshot: null, entries: [...entries(1, 3, 1), ...entries(4, 40, 2)] } });
+    leader.campaign();
+    leader.step({ type: 'preVoteResponse', from: 3, to: 1, term: 4, reject: false });
+    leader.step({ type: 'voteResponse', from: 3, to: 1, term: 4, reject: false });
+    expect(leader.isLeader).toBe(true);
+    let rejections = 0;
+    let queue = sent(drain(leader)).filter((m) => m.to === 2);
+    for (let round = 0; round < 100 && queue.length > 0; round++) {
+      const next: Message[] = [];
+      for (const m of queue) {
+        const target = m.to === 1 ? leader : follower;
+        target.step(m);
+        if (m.type === 'appendResponse' && m.reject) rejections++;
+        next.push(...sent(drain(target)).filter((x) => x.to === 1 || x.to === 2));
+      }
+      queue = next;
+    }
+    expect(rejections).toBe(1);
+    expect(follower.lastIndex).toBe(31);
+    expect(follower.termAt(30)).toBe(3);
+    expect(follower.termAt(31)).toBe(4);
+    expect(leader.status().progress?.get(2)?.match).toBe(31);
+  });
+});
