@@ -53,3 +53,19 @@ describe('crc32c', () => {
     expect(() => crc32c(Buffer.alloc(4), -1, 2)).toThrow(RangeError);
   });
 });
+
+describe('crc32c implementations', () => {
+  test('the native (hardware) path and the JS table agree on every length and split', async () => {
+    const { crc32cJs, CRC32C_IMPLEMENTATION } = await import('../src/crc32c.js');
+    expect(['native', 'js']).toContain(CRC32C_IMPLEMENTATION);
+    const buf = Buffer.alloc(4099);
+    for (let i = 0; i < buf.length; i++) buf[i] = (i * 167 + 13) & 0xff;
+    for (const len of [0, 1, 7, 127, 128, 129, 1000, 4099]) {
+      expect(crc32c(buf, 0, len)).toBe(crc32cJs(buf, 0, len));
+      const mid = len >> 1;
+      expect(crc32c(buf, mid, len, crc32c(buf, 0, mid))).toBe(crc32cJs(buf, 0, len));
+    }
+    const view = new Uint8Array(buf.buffer, buf.byteOffset + 3, 2000);
+    expect(crc32c(view)).toBe(crc32cJs(view));
+  });
+});
