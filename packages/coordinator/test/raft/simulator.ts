@@ -2,8 +2,10 @@
 // simulated network (loss, duplication, delay and so reordering, partitions — symmetric,
 // asymmetric, minority isolation — that heal), simulated disks (a crash loses everything not
 // persisted; restart reads back hard state, snapshot and entries), clients proposing values and
-// asking for linearizable reads, applications that compact their logs, and leadership
-// transfers. Everything random comes from one seed, so a seed reproduces a run exactly.
+// asking for linearizable reads, applications that compact their logs, leadership transfers,
+// paused processes, drifting clocks, and (in half the runs) asynchronous disk writes, so that
+// inputs reach a node between ready() and advance() as they do in the real adapter. Everything
+// random comes from one seed, so a seed reproduces a run exactly.
 //
 // A run has two phases: chaos (faults on) for `chaosTicks`, then healing (every node up, no
 // partition, no loss, FIFO links with one tick of delay): within `commitTicks` a leader must
@@ -104,6 +106,8 @@ interface SimNode {
   pausedUntil: number;
   /** Clock rate: the chance that this node's timer fires in a given tick (clock drift). */
   clockRate: number;
+  /** With asyncDisk: the Ready whose persist is in flight. */
+  diskWrite: Ready | null;
   /** Per incarnation: the highest term and commit seen, which must never go down. */
   seenTerm: number;
   seenCommit: number;
@@ -124,6 +128,8 @@ export interface FaultProfile {
   codecRate: number;
   pauseRate: number;
   clockSkew: boolean;
+  /** Drain Ready asynchronously: inputs reach the node between ready() and advance(). */
+  asyncDisk: boolean;
   preVote: boolean;
   checkQuorum: boolean;
   maxInflightAppends: number;
@@ -168,6 +174,7 @@ export class Simulation {
         incarnation: 0,
         restartAt: 0,
         pausedUntil: 0,
+        diskWrite: null,
         clockRate: this.profile.clockSkew ? 0.3 + 0.7 * this.random() : 1,
         seenTerm: 0,
         seenCommit: 0,
@@ -236,6 +243,7 @@ export class Simulation {
       codecRate: this.pick([0.1, 0.5]),
       pauseRate: this.pick([0, 0, 0.005, 0.02]),
       clockSkew: this.chance(0.3),
+      asyncDisk: this.chance(0.5),
       preVote: allFeatures || this.chance(0.5),
       checkQuorum: allFeatures || this.chance(0.5),
       maxInflightAppends: this.pick([1, 2, 4, 64]),
@@ -282,6 +290,7 @@ export class Simulation {
 
   private crash(node: SimNode): void {
     node.raft = null;
+    node.diskWrite = null; // never completed: nothing of it is durable, nothing was sent
     node.restartAt = this.now + 1 + Math.floor(this.random() * 4 * ELECTION_TICKS);
     this.stats.crashes++;
     this.trace(() => `crash ${node.id}`);
@@ -378,6 +387,7 @@ export class Simulation {
       this.processReady(node);
     }
     this.deliverDue();
+    this.completeDiskWrites();
   }
 
   private heal(): void {
@@ -485,19 +495,51 @@ export class Simulation {
   private processReady(node: SimNode): void {
     for (;;) {
       const raft = node.raft;
-      if (raft === null) return;
+      if (raft === null || node.diskWrite !== null) return; // a write in flight: the drain loop is busy
       this.checkNodeState(node);
       const rd = raft.ready();
       if (rd === null) return;
-      this.persist(node, rd);
-      if (this.faultsOn && this.chance(0.002)) {
-        // Crash after the write, before anything was sent or applied.
-        this.crash(node);
+      if (this.profile.asyncDisk) {
+        // Like the real adapter, whose level write is asynchronous: the node keeps receiving
+        // messages, ticks and proposals until the write completes (completeDiskWrites).
+        node.diskWrite = rd;
         return;
       }
-      for (const m of rd.messages) this.send(m);
-      this.apply(node, rd);
-      raft.advance(rd);
+      this.drain(node, rd);
+    }
+  }
+
+  /** Persist, then send, then apply, then advance: the contract of Ready. */
+  private drain(node: SimNode, rd: Ready): void {
+    this.persist(node, rd);
+    if (this.faultsOn && this.chance(0.002)) {
+      // Crash after the write, before anything was sent or applied.
+      this.crash(node);
+      return;
+    }
+    for (const m of rd.messages) this.send(m);
+    this.apply(node, rd);
+    node.raft!.advance(rd);
+  }
+
+  /** Completes the disk write of `node` (if one is in flight) and drains what follows. */
+  private completeDiskWrite(node: SimNode): void {
+    const rd = node.diskWrite;
+    if (rd === null || node.raft === null || node.pausedUntil > this.now) return;
+    node.diskWrite = null;
+    this.drain(node, rd);
+    this.processReady(node);
+  }
+
+  private completeDiskWrites(): void {
+    for (let busy = true; busy; ) {
+      busy = false;
+      for (const node of this.nodes) {
+        if (node.diskWrite !== null && node.pausedUntil <= this.now) {
+          this.completeDiskWrite(node);
+          busy = true;
+        }
+      }
     }
   }
 
@@ -672,6 +714,7 @@ export class Simulation {
       this.trace(() => `deliver ${describe(m)}`);
       node.raft.step(m);
       this.processReady(node);
+      if (this.profile.asyncDisk && this.chance(0.3)) this.completeDiskWrite(this.pick(this.nodes));
     }
     this.inflight.delete(this.now);
   }
