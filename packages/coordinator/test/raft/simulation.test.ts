@@ -33,10 +33,12 @@ interface Totals {
   crashes: number;
   reads: number;
   maxCommitTicks: number;
+  /** Runs that committed at least 10 entries under faults (not stalled by the fault mix). */
+  productive: number;
 }
 
 function runSeeds(nodes: number, count: number): Totals {
-  const totals: Totals = { runs: 0, committed: 0, elections: 0, snapshotsSent: 0, crashes: 0, reads: 0, maxCommitTicks: 0 };
+  const totals: Totals = { runs: 0, committed: 0, elections: 0, snapshotsSent: 0, crashes: 0, reads: 0, maxCommitTicks: 0, productive: 0 };
   for (let seed = 1; seed <= count; seed++) {
     const r = simulate(seed, nodes);
     totals.runs++;
@@ -46,6 +48,7 @@ function runSeeds(nodes: number, count: number): Totals {
     totals.crashes += r.crashes;
     totals.reads += r.reads;
     totals.maxCommitTicks = Math.max(totals.maxCommitTicks, r.commitTicks);
+    if (r.committed >= 10) totals.productive++;
   }
   return totals;
 }
@@ -68,6 +71,7 @@ if (onlySeed !== undefined) {
       // The runs must actually exercise what they claim to: elections under faults, commits,
       // snapshots sent to lagging followers, crashes and restarts, reads.
       expect(totals.runs).toBe(count);
+      expect(totals.productive).toBeGreaterThan(count * 0.9);
       expect(totals.elections).toBeGreaterThan(count * 2);
       expect(totals.committed).toBeGreaterThan(count * 20);
       expect(totals.snapshotsSent).toBeGreaterThan(count / 2);

@@ -386,8 +386,13 @@ export class Simulation {
       node.raft.tick();
       this.processReady(node);
     }
-    this.deliverDue();
-    this.completeDiskWrites();
+    // Deliveries and disk completions feed each other (a completed write sends messages, a
+    // delivery starts a write): run both until the tick is quiet.
+    for (;;) {
+      this.deliverDue();
+      if (!this.nodes.some((n) => n.diskWrite !== null && n.raft !== null && n.pausedUntil <= this.now)) break;
+      this.completeDiskWrites();
+    }
   }
 
   private heal(): void {
@@ -682,6 +687,7 @@ export class Simulation {
   }
 
   private enqueue(m: Message, at: number): void {
+    check('Simulator', at >= this.now, () => `message scheduled in the past (${at} < ${this.now})`);
     let bucket = this.inflight.get(at);
     if (bucket === undefined) this.inflight.set(at, (bucket = []));
     bucket.push(m);
