@@ -62,7 +62,7 @@ if (onlySeed !== undefined) {
   });
 } else {
   describe('raft simulation', () => {
-    // 1,000 + 1,000 seeds take about 10 s on the 2-core CI machine.
+    // 1,000 + 1,000 seeds take about 15 s on the 2-core CI machine.
     test.each([
       [3, seedsPerSize || 1000],
       [5, seedsPerSize || 1000],
