@@ -1,0 +1,130 @@
+// Broker configuration with Kafka's names and defaults, except where samsa is deliberately
+// safer: on a cluster of 3 or more brokers, default.replication.factor 3 and
+// min.insync.replicas 2 (Kafka ships 1 and 1). A user can lower them, knowingly.
+
+import { KafkaError } from '@samsa/client';
+
+export interface BrokerConfig {
+  'broker.id': number;
+  'log.dirs': string;
+  /** host:port of the broker API. */
+  listeners: string;
+  'broker.rack': string | null;
+  /** Coordination ensemble client addresses, host:port,… */
+  coordinators: string;
+  'metrics.port': number;
+  'metrics.host': string;
+  'num.partitions': number;
+  /** -1: derived from the cluster size at topic creation (3 on >= 3 brokers, else the number of brokers). */
+  'default.replication.factor': number;
+  /** -1: derived (2 on clusters of >= 3 brokers, else 1). */
+  'min.insync.replicas': number;
+  'unclean.leader.election.enable': boolean;
+  'auto.create.topics.enable': boolean;
+  'auto.leader.rebalance.enable': boolean;
+  'leader.imbalance.check.interval.seconds': number;
+  'leader.imbalance.per.broker.percentage': number;
+  'replica.lag.time.max.ms': number;
+  'replica.fetch.wait.max.ms': number;
+  'replica.fetch.max.bytes': number;
+  'replica.fetch.min.bytes': number;
+  'replica.fetch.backoff.ms': number;
+  'controlled.shutdown.enable': boolean;
+  'controlled.shutdown.max.retries': number;
+  'controlled.shutdown.retry.backoff.ms': number;
+  'log.retention.ms': number;
+  'log.retention.bytes': number;
+  'log.segment.bytes': number;
+  'log.roll.ms': number;
+  'log.retention.check.interval.ms': number;
+  'log.flush.interval.messages': number;
+  'log.flush.interval.ms': number;
+  'message.max.bytes': number;
+  'log.message.timestamp.type': 'CreateTime' | 'LogAppendTime';
+  'replica.high.watermark.checkpoint.interval.ms': number;
+  'coordinator.session.timeout.ms': number;
+  'request.timeout.ms': number;
+  /** Bound on concurrent requests a broker serves before answering REQUEST_TIMED_OUT / backpressure. */
+  'queued.max.requests': number;
+  'producer.id.expiration.ms': number;
+}
+
+export const DEFAULT_BROKER_CONFIG: Omit<BrokerConfig, 'broker.id' | 'log.dirs' | 'coordinators'> = {
+  listeners: '127.0.0.1:9092',
+  'broker.rack': null,
+  'metrics.port': 9404,
+  'metrics.host': '127.0.0.1',
+  'num.partitions': 1,
+  'default.replication.factor': -1,
+  'min.insync.replicas': -1,
+  'unclean.leader.election.enable': false,
+  'auto.create.topics.enable': false,
+  'auto.leader.rebalance.enable': true,
+  'leader.imbalance.check.interval.seconds': 300,
+  'leader.imbalance.per.broker.percentage': 10,
+  'replica.lag.time.max.ms': 30_000,
+  'replica.fetch.wait.max.ms': 500,
+  'replica.fetch.max.bytes': 1_048_576,
+  'replica.fetch.min.bytes': 1,
+  'replica.fetch.backoff.ms': 1_000,
+  'controlled.shutdown.enable': true,
+  'controlled.shutdown.max.retries': 3,
+  'controlled.shutdown.retry.backoff.ms': 5_000,
+  'log.retention.ms': 604_800_000,
+  'log.retention.bytes': -1,
+  'log.segment.bytes': 1_073_741_824,
+  'log.roll.ms': 604_800_000,
+  'log.retention.check.interval.ms': 300_000,
+  'log.flush.interval.messages': Number.MAX_SAFE_INTEGER,
+  'log.flush.interval.ms': Number.MAX_SAFE_INTEGER,
+  'message.max.bytes': 1_048_588,
+  'log.message.timestamp.type': 'CreateTime',
+  'replica.high.watermark.checkpoint.interval.ms': 5_000,
+  'coordinator.session.timeout.ms': 18_000,
+  'request.timeout.ms': 30_000,
+  'queued.max.requests': 500,
+  'producer.id.expiration.ms': 86_400_000,
+};
+
+/** Defaults that depend on how many brokers the cluster has (samsa's safe defaults). */
+export function effectiveReplicationFactor(config: BrokerConfig, liveBrokers: number): number {
+  const v = config['default.replication.factor'];
+  if (v > 0) return v;
+  return liveBrokers >= 3 ? 3 : Math.max(1, liveBrokers);
+}
+
+export function effectiveMinInsyncReplicas(config: BrokerConfig, clusterBrokers: number): number {
+  const v = config['min.insync.replicas'];
+  if (v > 0) return v;
+  return clusterBrokers >= 3 ? 2 : 1;
+}
+
+function invalid(name: string, why: string): never {
+  throw new KafkaError('INVALID_CONFIG', `${name}: ${why}`);
+}
+
+/** Fills defaults and validates; throws INVALID_CONFIG naming the setting. */
+export function resolveBrokerConfig(input: Partial<BrokerConfig> & Pick<BrokerConfig, 'broker.id' | 'log.dirs' | 'coordinators'>): BrokerConfig {
+  const c = { ...DEFAULT_BROKER_CONFIG, ...input } as BrokerConfig;
+  if (!Number.isInteger(c['broker.id']) || c['broker.id'] < 0 || c['broker.id'] > 0x7fffffff) invalid('broker.id', 'must be an int >= 0');
+  if (!c['log.dirs']) invalid('log.dirs', 'is required');
+  if (!c.coordinators) invalid('coordinators', 'is required');
+  if (!/^[^\s:]+:\d+$/.test(c.listeners)) invalid('listeners', `must be host:port, got ${JSON.stringify(c.listeners)}`);
+  const positive: (keyof BrokerConfig)[] = [
+    'num.partitions', 'replica.lag.time.max.ms', 'replica.fetch.wait.max.ms', 'replica.fetch.max.bytes', 'log.segment.bytes',
+    'message.max.bytes', 'request.timeout.ms', 'queued.max.requests', 'coordinator.session.timeout.ms',
+    'leader.imbalance.check.interval.seconds', 'log.retention.check.interval.ms',
+  ];
+  for (const k of positive) {
+    const v = c[k] as number;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) invalid(k, `must be a positive number, got ${String(v)}`);
+  }
+  for (const k of ['default.replication.factor', 'min.insync.replicas'] as const) {
+    const v = c[k];
+    if (!Number.isInteger(v) || (v !== -1 && v < 1)) invalid(k, `must be -1 (derived) or >= 1, got ${String(v)}`);
+  }
+  if (c['log.message.timestamp.type'] !== 'CreateTime' && c['log.message.timestamp.type'] !== 'LogAppendTime') {
+    invalid('log.message.timestamp.type', 'must be CreateTime or LogAppendTime');
+  }
+  return c;
+}
