@@ -258,23 +258,50 @@ export class RaftNode {
    * core: do not modify it afterwards.
    */
   propose(data: Uint8Array): ProposeResult {
-    if (!(data instanceof Uint8Array)) throw new RaftError('INVALID_ARGUMENT', 'proposal data must be a Uint8Array');
-    if (this.role !== 'leader') return this.refuse('NOT_LEADER', this.lead, `node ${this.id} is not the leader`);
-    if (this.leadTransferee !== null) {
-      return this.refuse('TRANSFER_IN_PROGRESS', this.leadTransferee, `leadership is moving to ${this.leadTransferee}`);
+    return this.proposeBatch([data])[0]!;
+  }
+
+  /**
+   * Appends several proposals as consecutive entries and replicates them together: one append
+   * message per follower instead of one per proposal. An adapter that collects the requests of
+   * one event-loop turn gets far larger batches through the in-flight window this way. Each
+   * proposal is accepted or refused on its own, as by propose().
+   */
+  proposeBatch(datas: readonly Uint8Array[]): ProposeResult[] {
+    const results: ProposeResult[] = [];
+    const entries: Entry[] = [];
+    let added = 0;
+    for (const data of datas) {
+      if (!(data instanceof Uint8Array)) throw new RaftError('INVALID_ARGUMENT', 'proposal data must be a Uint8Array');
+      if (this.role !== 'leader') {
+        results.push(this.refuse('NOT_LEADER', this.lead, `node ${this.id} is not the leader`));
+        continue;
+      }
+      if (this.leadTransferee !== null) {
+        results.push(this.refuse('TRANSFER_IN_PROGRESS', this.leadTransferee, `leadership is moving to ${this.leadTransferee}`));
+        continue;
+      }
+      if (data.length > this.cfg.maxProposalBytes) {
+        results.push(this.refuse('PROPOSAL_TOO_LARGE', this.id, `proposal of ${data.length} bytes exceeds maxProposalBytes ${this.cfg.maxProposalBytes}`));
+        continue;
+      }
+      // The first proposal always fits, so a single large entry cannot wedge the leader.
+      const pending = this.uncommittedBytes + added;
+      if (pending > 0 && pending + data.length > this.cfg.maxUncommittedBytes) {
+        results.push(this.refuse('UNCOMMITTED_LIMIT', this.id, `${pending} proposal bytes await commit (maxUncommittedBytes ${this.cfg.maxUncommittedBytes})`));
+        continue;
+      }
+      const entry: Entry = { index: this.log.lastIndex() + 1 + entries.length, term: this.currentTerm, type: 'normal', data };
+      entries.push(entry);
+      added += data.length;
+      results.push({ ok: true, index: entry.index, term: entry.term });
     }
-    if (data.length > this.cfg.maxProposalBytes) {
-      return this.refuse('PROPOSAL_TOO_LARGE', this.id, `proposal of ${data.length} bytes exceeds maxProposalBytes ${this.cfg.maxProposalBytes}`);
+    if (entries.length > 0) {
+      this.uncommittedBytes += added;
+      this.appendEntries(entries);
+      this.bcastAppend();
     }
-    // The first proposal always fits, so a single large entry cannot wedge the leader.
-    if (this.uncommittedBytes > 0 && this.uncommittedBytes + data.length > this.cfg.maxUncommittedBytes) {
-      return this.refuse('UNCOMMITTED_LIMIT', this.id, `${this.uncommittedBytes} proposal bytes await commit (maxUncommittedBytes ${this.cfg.maxUncommittedBytes})`);
-    }
-    const entry: Entry = { index: this.log.lastIndex() + 1, term: this.currentTerm, type: 'normal', data };
-    this.uncommittedBytes += data.length;
-    this.appendEntries([entry]);
-    this.bcastAppend();
-    return { ok: true, index: entry.index, term: entry.term };
+    return results;
   }
 
   /**

@@ -64,6 +64,16 @@ interface PendingProposal {
   timer: NodeJS.Timeout;
 }
 
+interface QueuedProposal {
+  data: Uint8Array;
+  startedAt: number;
+  resolve(outcome: ApplyOutcome): void;
+  reject(err: CoordinatorError): void;
+}
+
+/** Writes waiting for the next drain; beyond this the node answers UNAVAILABLE (backpressure). */
+const MAX_QUEUED_PROPOSALS = 10_000;
+
 interface ReadWaiter {
   resolve(): void;
   reject(err: CoordinatorError): void;
@@ -107,6 +117,7 @@ export class CoordinatorNode {
   private snapshotIndex = 0;
 
   private readonly pending = new Map<number, PendingProposal>();
+  private queuedProposals: QueuedProposal[] = [];
   private readonly appliedWaiters: { index: number; resolve(): void }[] = [];
   private readWaiters: ReadWaiter[] = [];
   private readRound: ReadRound | null = null;
@@ -234,22 +245,44 @@ export class CoordinatorNode {
     return this.forward(encodeTreeCommand(command));
   }
 
-  /** A proposal forwarded by a follower (or our own): must be the leader. */
+  /**
+   * A proposal forwarded by a follower (or our own): must be the leader. Proposals are queued
+   * and handed to Raft together at the next drain, so one append message per follower carries
+   * all the writes of an event-loop turn.
+   */
   proposeLocal(data: Uint8Array): Promise<ApplyOutcome> {
-    const r = this.raft.propose(data);
-    if (!r.ok) {
-      const code = r.code === 'NOT_LEADER' || r.code === 'TRANSFER_IN_PROGRESS' ? 'NOT_LEADER'
-        : r.code === 'PROPOSAL_TOO_LARGE' ? 'REQUEST_TOO_LARGE' : 'UNAVAILABLE';
-      return Promise.reject(new CoordinatorError(code, { message: r.message, details: r.leaderId ? { leaderId: r.leaderId } : {} }));
+    if (this.role !== 'leader') {
+      const leaderId = this.leader;
+      return Promise.reject(new CoordinatorError('NOT_LEADER', { details: leaderId ? { leaderId } : {} }));
     }
-    this.scheduleDrain();
+    if (this.queuedProposals.length >= MAX_QUEUED_PROPOSALS) {
+      return Promise.reject(new CoordinatorError('UNAVAILABLE', { message: `${MAX_QUEUED_PROPOSALS} writes are already queued` }));
+    }
     return new Promise<ApplyOutcome>((resolve, reject) => {
+      this.queuedProposals.push({ data, resolve, reject, startedAt: performance.now() });
+      this.scheduleDrain();
+    });
+  }
+
+  private flushProposals(): void {
+    if (this.queuedProposals.length === 0) return;
+    const batch = this.queuedProposals;
+    this.queuedProposals = [];
+    const results = this.raft.proposeBatch(batch.map((q) => q.data));
+    results.forEach((r, i) => {
+      const q = batch[i]!;
+      if (!r.ok) {
+        const code = r.code === 'NOT_LEADER' || r.code === 'TRANSFER_IN_PROGRESS' ? 'NOT_LEADER'
+          : r.code === 'PROPOSAL_TOO_LARGE' ? 'REQUEST_TOO_LARGE' : 'UNAVAILABLE';
+        q.reject(new CoordinatorError(code, { message: r.message, details: r.leaderId ? { leaderId: r.leaderId } : {} }));
+        return;
+      }
       const timer = setTimeout(() => {
         if (this.pending.get(r.index)?.timer !== timer) return;
         this.pending.delete(r.index);
-        reject(new CoordinatorError('TIMEOUT', { message: `write at index ${r.index} not committed within ${this.requestTimeoutMs} ms; its outcome is unknown` }));
+        q.reject(new CoordinatorError('TIMEOUT', { message: `write at index ${r.index} not committed within ${this.requestTimeoutMs} ms; its outcome is unknown` }));
       }, this.requestTimeoutMs);
-      this.pending.set(r.index, { term: r.term, startedAt: performance.now(), resolve, reject, timer });
+      this.pending.set(r.index, { term: r.term, startedAt: q.startedAt, resolve: q.resolve, reject: q.reject, timer });
     });
   }
 
@@ -428,6 +461,7 @@ export class CoordinatorNode {
     try {
       for (;;) {
         if (this.stopped) return;
+        this.flushProposals();
         const rd = this.raft.ready();
         if (!rd) break;
         if (rd.softState) this.onSoftState(rd.softState);
@@ -450,7 +484,7 @@ export class CoordinatorNode {
       this.draining = false;
     }
     // Inputs that arrived during the last persist may have left work behind.
-    if (!this.stopped && this.raft.hasReady()) this.scheduleDrain();
+    if (!this.stopped && (this.raft.hasReady() || this.queuedProposals.length > 0)) this.scheduleDrain();
   }
 
   private onSoftState(s: SoftState): void {
@@ -591,6 +625,8 @@ export class CoordinatorNode {
       p.reject(closed);
     }
     this.pending.clear();
+    for (const q of this.queuedProposals) q.reject(closed);
+    this.queuedProposals = [];
     if (this.readRound) {
       clearTimeout(this.readRound.timer);
       for (const w of this.readRound.waiters) w.reject(closed);

@@ -358,3 +358,35 @@ describe('RaftNode log backtracking', () => {
     expect(leader.status().progress?.get(2)?.match).toBe(31);
   });
 });
+
+describe('RaftNode proposeBatch', () => {
+  test('consecutive entries go to each follower in one append message', () => {
+    const leader = electedLeader();
+    // Followers acknowledge the no-op, so their progress moves from probing to replicating.
+    ack(leader, 2, 1);
+    ack(leader, 3, 1);
+    const data = (s: string) => new Uint8Array(Buffer.from(s));
+    const results = leader.proposeBatch([data('a'), data('b'), data('c')]);
+    expect(results.every((r) => r.ok)).toBe(true);
+    const indexes = results.map((r) => (r.ok ? r.index : -1));
+    expect(indexes[1]).toBe(indexes[0]! + 1);
+    expect(indexes[2]).toBe(indexes[0]! + 2);
+    const appends = sent(drain(leader)).filter((m) => m.type === 'append');
+    expect(appends).toHaveLength(2);
+    for (const m of appends) {
+      if (m.type !== 'append') continue;
+      expect(m.entries.map((e) => Buffer.from(e.data).toString())).toEqual(['a', 'b', 'c']);
+    }
+  });
+
+  test('each proposal is refused or accepted on its own', () => {
+    const leader = electedLeader({ maxProposalBytes: 4 });
+    drain(leader);
+    const results = leader.proposeBatch([new Uint8Array(2), new Uint8Array(10), new Uint8Array(3)]);
+    expect(results.map((r) => r.ok)).toEqual([true, false, true]);
+    expect(results[1]).toMatchObject({ ok: false, code: 'PROPOSAL_TOO_LARGE' });
+    const okIndexes = results.filter((r) => r.ok).map((r) => (r.ok ? r.index : 0));
+    expect(okIndexes[1]).toBe(okIndexes[0]! + 1);
+    expect(newNode().proposeBatch([new Uint8Array(1)])[0]).toMatchObject({ ok: false, code: 'NOT_LEADER' });
+  });
+});
