@@ -1,1 +1,1 @@
-export {};
+export * from './replica/index.js';
