@@ -1,0 +1,139 @@
+// A typed, promise-based stub for one broker's `Broker` service. No retries and no routing here:
+// the producer, consumer and admin decide where to send what. Transport failures become
+// KafkaErrors as Kafka's clients see them (a dropped connection is NETWORK_EXCEPTION, a missed
+// deadline REQUEST_TIMED_OUT), so the retry policy treats every failure one way.
+
+import * as grpc from '@grpc/grpc-js';
+import { KafkaError } from './errors.js';
+import { BROKER_CHANNEL_OPTIONS, brokerService } from './proto.js';
+import type {
+  AlterConfigsRequest, AlterConfigsResponse, CreatePartitionsRequest, CreatePartitionsResponse, CreateTopicsRequest,
+  CreateTopicsResponse, DeleteTopicsRequest, DeleteTopicsResponse, DescribeConfigsRequest, DescribeConfigsResponse,
+  FetchRequest, FetchResponse, InitProducerIdRequest, InitProducerIdResponse, ListOffsetsRequest, ListOffsetsResponse,
+  MetadataRequest, MetadataResponse, ProduceRequest, ProduceResponse,
+} from './wire-types.js';
+
+export interface RpcOptions {
+  /** The call fails with REQUEST_TIMED_OUT after this long. */
+  timeoutMs: number;
+  /** Aborting cancels the call; it then fails with NETWORK_EXCEPTION. */
+  signal?: AbortSignal;
+}
+
+/** The broker API as the client uses it; BrokerRpc speaks it over gRPC. */
+export interface BrokerApi {
+  metadata(req: MetadataRequest, opts: RpcOptions): Promise<MetadataResponse>;
+  produce(req: ProduceRequest, opts: RpcOptions): Promise<ProduceResponse>;
+  fetch(req: FetchRequest, opts: RpcOptions): Promise<FetchResponse>;
+  listOffsets(req: ListOffsetsRequest, opts: RpcOptions): Promise<ListOffsetsResponse>;
+  createTopics(req: CreateTopicsRequest, opts: RpcOptions): Promise<CreateTopicsResponse>;
+  deleteTopics(req: DeleteTopicsRequest, opts: RpcOptions): Promise<DeleteTopicsResponse>;
+  createPartitions(req: CreatePartitionsRequest, opts: RpcOptions): Promise<CreatePartitionsResponse>;
+  describeConfigs(req: DescribeConfigsRequest, opts: RpcOptions): Promise<DescribeConfigsResponse>;
+  alterConfigs(req: AlterConfigsRequest, opts: RpcOptions): Promise<AlterConfigsResponse>;
+  initProducerId(req: InitProducerIdRequest, opts: RpcOptions): Promise<InitProducerIdResponse>;
+  /** Releases the connection; calls still running fail. */
+  close(): void;
+}
+
+/** Makes the BrokerApi for one `host:port`. The default is BrokerRpc over gRPC. */
+export type BrokerConnector = (address: string) => BrokerApi;
+
+/** A gRPC failure as the KafkaError a Kafka client would have seen for it. */
+export function kafkaErrorFromTransport(err: grpc.ServiceError | Error, address: string): KafkaError {
+  const code = (err as grpc.ServiceError).code;
+  const details = (err as grpc.ServiceError).details ?? err.message;
+  const where = `broker ${address}: ${details}`;
+  switch (code) {
+    case grpc.status.DEADLINE_EXCEEDED:
+      return new KafkaError('REQUEST_TIMED_OUT', `request to ${where}`, { cause: err });
+    case grpc.status.UNAVAILABLE:
+    case grpc.status.CANCELLED:
+    case grpc.status.ABORTED:
+      return new KafkaError('NETWORK_EXCEPTION', `connection to ${where}`, { cause: err });
+    case grpc.status.RESOURCE_EXHAUSTED:
+      return new KafkaError('MESSAGE_TOO_LARGE', `${where}`, { cause: err });
+    case grpc.status.UNIMPLEMENTED:
+      return new KafkaError('UNSUPPORTED_VERSION', `${where}`, { cause: err });
+    case grpc.status.INVALID_ARGUMENT:
+      return new KafkaError('INVALID_REQUEST', `${where}`, { cause: err });
+    default:
+      return new KafkaError('UNKNOWN_SERVER_ERROR', `${where}`, { cause: err });
+  }
+}
+
+type UnaryFn = (
+  req: unknown,
+  meta: grpc.Metadata,
+  opts: grpc.CallOptions,
+  cb: (err: grpc.ServiceError | null, res: unknown) => void,
+) => grpc.ClientUnaryCall;
+
+/** One gRPC channel to one broker. Owned by a ConnectionPool; close() when done. */
+export class BrokerRpc implements BrokerApi {
+  private readonly client: grpc.Client & Record<string, UnaryFn>;
+
+  constructor(readonly address: string) {
+    const Ctor = brokerService();
+    this.client = new Ctor(address, grpc.credentials.createInsecure(), BROKER_CHANNEL_OPTIONS) as grpc.Client & Record<string, UnaryFn>;
+  }
+
+  private unary<Res>(method: string, request: unknown, opts: RpcOptions): Promise<Res> {
+    return new Promise((resolve, reject) => {
+      if (opts.signal?.aborted) {
+        reject(new KafkaError('NETWORK_EXCEPTION', `request to broker ${this.address} cancelled`));
+        return;
+      }
+      const onAbort = (): void => call.cancel();
+      const call = this.client[method]!.call(
+        this.client,
+        request,
+        new grpc.Metadata(),
+        { deadline: Date.now() + Math.max(0, opts.timeoutMs) },
+        (err, res) => {
+          opts.signal?.removeEventListener('abort', onAbort);
+          if (err) reject(kafkaErrorFromTransport(err, this.address));
+          else resolve(res as Res);
+        },
+      );
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  metadata(req: MetadataRequest, opts: RpcOptions) {
+    return this.unary<MetadataResponse>('Metadata', req, opts);
+  }
+  produce(req: ProduceRequest, opts: RpcOptions) {
+    return this.unary<ProduceResponse>('Produce', req, opts);
+  }
+  fetch(req: FetchRequest, opts: RpcOptions) {
+    return this.unary<FetchResponse>('Fetch', req, opts);
+  }
+  listOffsets(req: ListOffsetsRequest, opts: RpcOptions) {
+    return this.unary<ListOffsetsResponse>('ListOffsets', req, opts);
+  }
+  createTopics(req: CreateTopicsRequest, opts: RpcOptions) {
+    return this.unary<CreateTopicsResponse>('CreateTopics', req, opts);
+  }
+  deleteTopics(req: DeleteTopicsRequest, opts: RpcOptions) {
+    return this.unary<DeleteTopicsResponse>('DeleteTopics', req, opts);
+  }
+  createPartitions(req: CreatePartitionsRequest, opts: RpcOptions) {
+    return this.unary<CreatePartitionsResponse>('CreatePartitions', req, opts);
+  }
+  describeConfigs(req: DescribeConfigsRequest, opts: RpcOptions) {
+    return this.unary<DescribeConfigsResponse>('DescribeConfigs', req, opts);
+  }
+  alterConfigs(req: AlterConfigsRequest, opts: RpcOptions) {
+    return this.unary<AlterConfigsResponse>('AlterConfigs', req, opts);
+  }
+  initProducerId(req: InitProducerIdRequest, opts: RpcOptions) {
+    return this.unary<InitProducerIdResponse>('InitProducerId', req, opts);
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
+
+export const grpcConnector: BrokerConnector = (address) => new BrokerRpc(address);
