@@ -9,12 +9,14 @@ import type {
   UpdateMetadataRequest,
   UpdateMetadataResponse,
 } from '@samsa/client';
-import { CoordinatorClient } from '@samsa/coordinator';
+import { Registry } from 'prom-client';
+import { CoordinatorClient, seededRandom } from '@samsa/coordinator';
 import type { BrokerChannel, BrokerEndpoint } from '../../src/controller/broker-channel.js';
 import type { ControllerClock, TimerHandle } from '../../src/controller/controller-clock.js';
+import type { ControllerConfig, ControllerLimits } from '../../src/controller/controller-config.js';
+import { Controller } from '../../src/controller/controller.js';
 import { brokerPath, encodeBrokerRegistration } from '../../src/controller/znodes.js';
-
-export { startSingleMember } from '../../../coordinator/test/client/single-member.js';
+import { startSingleMember } from '../../../coordinator/test/client/single-member.js';
 
 /** Timers fire only when advance() passes their due time, in due order. */
 export class ManualClock implements ControllerClock {
@@ -148,4 +150,103 @@ export async function registerBroker(address: string, id: number, options: { rac
     { mode: 'ephemeral' },
   );
   return { id, client, close: () => client.close() };
+}
+
+/**
+ * A cluster for driver tests: a real one-member coordination service, brokers as coordinator
+ * sessions holding their registrations, Controllers on some of them (each on its broker's
+ * session, as in a real broker), one recording channel, an admin session for direct reads.
+ */
+export class ControllerHarness {
+  readonly channel = new RecordingChannel();
+  readonly brokers = new Map<number, FakeBroker>();
+  readonly controllers = new Map<number, Controller>();
+  readonly registries = new Map<number, Registry>();
+  admin!: CoordinatorClient;
+  private service!: Awaited<ReturnType<typeof startSingleMember>>;
+
+  static async start(): Promise<ControllerHarness> {
+    const h = new ControllerHarness();
+    h.service = await startSingleMember();
+    h.admin = await CoordinatorClient.connect({ coordinators: h.service.address, sessionTimeoutMs: 10_000 });
+    return h;
+  }
+
+  get address(): string {
+    return this.service.address;
+  }
+
+  async addBroker(id: number, options: { rack?: string | null } = {}): Promise<FakeBroker> {
+    const b = await registerBroker(this.address, id, options);
+    this.brokers.set(id, b);
+    return b;
+  }
+
+  /** A broker running a Controller on its session. */
+  async addControllerBroker(
+    id: number,
+    config: Partial<ControllerConfig> = {},
+    limits: Partial<ControllerLimits> = {},
+  ): Promise<Controller> {
+    const b = await this.addBroker(id);
+    const registry = new Registry();
+    const controller = new Controller({
+      client: b.client,
+      channel: this.channel,
+      config: { 'broker.id': id, 'auto.leader.rebalance.enable': false, ...config },
+      limits: { requestRetryBackoffMs: 20, requestRetryBackoffMaxMs: 100, eventRetryBackoffMs: 100, ...limits },
+      registry,
+      random: seededRandom(id),
+    });
+    this.controllers.set(id, controller);
+    this.registries.set(id, registry);
+    await controller.start();
+    return controller;
+  }
+
+  /** The broker dies: its session ends and its registration (and /controller, if held) goes. */
+  async killBroker(id: number): Promise<void> {
+    const b = this.brokers.get(id);
+    if (!b) throw new Error(`no broker ${id}`);
+    this.brokers.delete(id);
+    this.controllers.delete(id);
+    await b.close();
+  }
+
+  async activeController(): Promise<Controller> {
+    let found: Controller | undefined;
+    await eventually(() => {
+      found = [...this.controllers.values()].find((c) => c.isActive);
+      return found !== undefined;
+    }, 'an active controller');
+    return found!;
+  }
+
+  async state(topic: string, partition: number): Promise<{ leader: number; leader_epoch: number; isr: number[]; controller_epoch: number; version: number } | null> {
+    try {
+      const { data, stat } = await this.admin.get(`/brokers/topics/${topic}/partitions/${partition}/state`);
+      return { ...(JSON.parse(data.toString()) as { leader: number; leader_epoch: number; isr: number[]; controller_epoch: number }), version: stat.version };
+    } catch {
+      return null;
+    }
+  }
+
+  /** What a partition leader does after changing its ISR: compare-and-set the state, then notify the controller. */
+  async leaderChangesIsr(topic: string, partition: number, isr: number[]): Promise<void> {
+    const current = await this.state(topic, partition);
+    if (!current) throw new Error('no state');
+    const { version, ...rest } = current;
+    await this.admin.set(`/brokers/topics/${topic}/partitions/${partition}/state`, JSON.stringify({ ...rest, version: 1, isr }), version);
+    await this.admin.ensurePath('/isr_change_notification');
+    await this.admin.create('/isr_change_notification/isr_change_', JSON.stringify({ version: 1, partitions: [{ topic, partition }] }), {
+      mode: 'persistent_sequential',
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.controllers.values()) await c.stop();
+    for (const b of this.brokers.values()) await b.close();
+    await this.admin.close();
+    await this.service.close();
+  }
 }
