@@ -149,7 +149,7 @@ export class MetadataCache {
   update(res: MetadataResponse, nowMs: number, requested: RequestedTopics): void {
     this.brokerById.clear();
     for (const b of res.brokers ?? []) {
-      if (!Number.isInteger(b.id) || b.id < 0 || typeof b.host !== 'string' || !Number.isInteger(b.port)) continue;
+      if (!b || !Number.isInteger(b.id) || b.id < 0 || typeof b.host !== 'string' || !Number.isInteger(b.port)) continue;
       this.brokerById.set(b.id, { id: b.id, host: b.host, port: b.port, rack: b.rack ?? '', address: brokerAddress(b.host, b.port) });
     }
     this._controllerId = Number.isInteger(res.controllerId) ? res.controllerId : -1;
@@ -157,7 +157,7 @@ export class MetadataCache {
 
     const seen = new Set<string>();
     for (const t of res.topics ?? []) {
-      if (typeof t.name !== 'string') continue;
+      if (!t || typeof t.name !== 'string') continue;
       seen.add(t.name);
       const topicError = kafkaErrorFromWire(t.error);
       if (topicError) {
@@ -186,7 +186,8 @@ export class MetadataCache {
     const cached = this.topicByName.get(name);
     const byId = new Map<number, PartitionInfo>();
     for (const p of wire) {
-      if (!Number.isInteger(p.partition) || p.partition < 0) continue;
+      // Ids are dense (0..n-1), so one at or past the count is a broker bug; it could also size an array.
+      if (!p || !Number.isInteger(p.partition) || p.partition < 0 || p.partition >= wire.length) continue;
       const fresh: PartitionInfo = {
         topic: name,
         partition: p.partition,
@@ -200,7 +201,7 @@ export class MetadataCache {
       const old = cached?.partitions[p.partition];
       byId.set(p.partition, old && fresh.leaderEpoch >= 0 && old.leaderEpoch > fresh.leaderEpoch ? old : fresh);
     }
-    // Partition ids are dense (0..n-1); a gap would be a broker bug, filled as leaderless.
+    // A gap (a missing id) would be a broker bug too, filled as leaderless.
     const count = byId.size === 0 ? 0 : Math.max(...byId.keys()) + 1;
     const partitions: PartitionInfo[] = [];
     for (let i = 0; i < count; i++) {

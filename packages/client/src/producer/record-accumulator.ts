@@ -6,7 +6,7 @@
 // partitions so none starves. Time is passed in; the accumulator has no timers.
 
 import type { ProducerCompression } from '../config/producer-config.js';
-import { TopicPartitionMap, type TopicPartition } from '../topic-partition.js';
+import { TopicPartitionMap, tpKey, type TopicPartition } from '../topic-partition.js';
 import type { BufferPool } from './buffer-pool.js';
 import { ProducerBatch, type RecordDelivery } from './producer-batch.js';
 import type { SerializedRecord } from './producer-record.js';
@@ -42,7 +42,8 @@ export interface ReadyCheck {
 /** The accumulator and the producer core share one instance; the core decides when to drain. */
 export class RecordAccumulator {
   private readonly queues = new TopicPartitionMap<ProducerBatch[]>();
-  private readonly drainIndex = new Map<number, number>();
+  /** Per node: the partition (tpKey) the next drain starts at, so every partition gets its turn. */
+  private readonly drainCursor = new Map<number, string>();
   private flushesInProgress = 0;
   private closing = false;
   private readonly writeLimit: number;
@@ -140,25 +141,29 @@ export class RecordAccumulator {
     maxRequestSize: number,
     hooks: { canDrain?: (batch: ProducerBatch) => boolean; prepare?: (batch: ProducerBatch) => void; isMuted?: (tp: TopicPartition) => boolean } = {},
   ): Map<number, ProducerBatch[]> {
-    const byNode = new Map<number, Array<[TopicPartition, ProducerBatch[]]>>();
+    const byNode = new Map<number, Array<{ key: string; tp: TopicPartition; q: ProducerBatch[] }>>();
     for (const [tp, q] of this.queues) {
       if (q.length === 0) continue;
       const leader = leaders.leaderFor(tp.topic, tp.partition);
       if (!leader) continue;
       let list = byNode.get(leader.leader);
       if (!list) byNode.set(leader.leader, (list = []));
-      list.push([tp, q]);
+      list.push({ key: tpKey(tp.topic, tp.partition), tp, q });
     }
     const result = new Map<number, ProducerBatch[]>();
     for (const node of nodes) {
       const parts = byNode.get(node);
       if (!parts || parts.length === 0) continue;
-      const start = (this.drainIndex.get(node) ?? 0) % parts.length;
+      // A stable order, and a cursor into it, so a partition's turn survives queues coming and going.
+      parts.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      const cursor = this.drainCursor.get(node);
+      const found = cursor === undefined ? -1 : parts.findIndex((p) => p.key >= cursor);
+      const start = found < 0 ? 0 : found;
       const ready: ProducerBatch[] = [];
       let size = 0;
       let i = 0;
       for (; i < parts.length; i++) {
-        const [tp, q] = parts[(start + i) % parts.length]!;
+        const { tp, q } = parts[(start + i) % parts.length]!;
         const first = q[0];
         if (!first || hooks.isMuted?.(tp)) continue;
         if (first.attempts > 0 && nowMs < first.retryAtMs) continue;
@@ -171,7 +176,7 @@ export class RecordAccumulator {
         size += first.estimatedSizeBytes;
         ready.push(first);
       }
-      this.drainIndex.set(node, (start + i) % parts.length);
+      this.drainCursor.set(node, parts[(start + i) % parts.length]!.key);
       if (ready.length > 0) result.set(node, ready);
     }
     this.dropEmptyQueues();
