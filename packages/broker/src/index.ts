@@ -1,1 +1,2 @@
 export * from './replica/index.js';
+export * from './controller/index.js';
