@@ -216,9 +216,14 @@ export class ControllerStore {
     return this.childrenOrEmpty(ZK.deleteTopics);
   }
 
+  /** Every ISR change notification's name, oldest first. */
+  async readIsrChangeNotificationNames(): Promise<string[]> {
+    return (await this.childrenOrEmpty(ZK.isrChangeNotification)).filter((n) => n.startsWith(ISR_CHANGE_PREFIX)).sort();
+  }
+
   /** Up to `max` ISR change notifications (oldest first) and the partitions they name. */
   async readIsrChangeNotifications(max: number): Promise<{ names: string[]; partitions: TopicPartitionRef[] }> {
-    const names = (await this.childrenOrEmpty(ZK.isrChangeNotification)).filter((n) => n.startsWith(ISR_CHANGE_PREFIX)).sort().slice(0, max);
+    const names = (await this.readIsrChangeNotificationNames()).slice(0, max);
     const lists = await mapWithConcurrency(names, this.limits.maxConcurrentReads, async (name) => {
       const path = `${ZK.isrChangeNotification}/${name}`;
       const node = await this.getOrNull(path);

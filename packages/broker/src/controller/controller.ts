@@ -328,8 +328,7 @@ export class Controller extends EventEmitter {
       );
       await Promise.all(s.watches.map((w) => w.ready));
       // Notifications written before now are covered by reading every state below.
-      const stale = await this.store.readIsrChangeNotifications(Number.MAX_SAFE_INTEGER);
-      await this.store.deleteIsrChangeNotifications(s.fence, stale.names);
+      await this.store.deleteIsrChangeNotifications(s.fence, await this.store.readIsrChangeNotificationNames());
       await this.loadContext(s);
     } catch (err) {
       abandon();
@@ -347,10 +346,14 @@ export class Controller extends EventEmitter {
     this.metrics.setActive(true);
     this.logger.info('controller activated', { epoch, brokers: [...context.liveBrokers.keys()], topics: context.topicNames().length });
     this.emit('activated', epoch);
-    await this.runInSession(s, 'Activate', async (batch) => {
-      await s.deletion.readRequests(s, batch);
-      await this.deletionPass(s, batch);
-    });
+    try {
+      await this.runInSession(s, 'Activate', async (batch) => {
+        await s.deletion.readRequests(s, batch);
+        await this.deletionPass(s, batch);
+      });
+    } catch {
+      // runInSession already acted: resigned if fenced, otherwise a resync is scheduled.
+    }
     this.scheduleRebalance(s);
   }
 

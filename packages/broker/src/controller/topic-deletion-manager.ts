@@ -74,7 +74,7 @@ export class TopicDeletionManager {
       const partitions = ctx.partitionsOfTopic(topic);
       const offline = new Set(partitions.flatMap((p) => p.replicas).filter((id) => !ctx.liveBrokers.has(id)));
       if (offline.size > 0) {
-        this.logger.info('topic deletion waits for brokers to come back', { topic, brokers: [...offline] });
+        this.logger.debug('topic deletion waits for brokers to come back', { topic, brokers: [...offline] });
         continue;
       }
       const progress: DeletionProgress = { pending: new Set(), failed: false };

@@ -153,6 +153,28 @@ describe('controller: brokers dying and coming back', () => {
     expect(h.channel.of('updateMetadata', 2).at(-1)!.request.liveBrokers.map((b) => b.id)).toEqual([1, 2, 3]);
   });
 
+  test('a broker whose request queue overflows gets the full current state once it answers again', async () => {
+    const controller = await h.addControllerBroker(1, {}, { maxQueuedRequestsPerBroker: 2 });
+    await h.addBroker(2);
+    await h.addBroker(3);
+    await eventually(() => controller.isActive, 'controller active');
+    h.channel.failing.add(3);
+    for (let i = 0; i < 4; i++) {
+      const [r] = await controller.createTopics([{ name: `t${i}`, assignments: [{ partition: 0, replicas: [3, 2] }] }]);
+      expect(r!.error).toBeNull();
+    }
+    await controller.whenIdle();
+    h.channel.failing.delete(3);
+    await eventually(
+      () => {
+        const told = new Set(h.channel.of('leaderAndIsr', 3).flatMap((r) => r.request.partitionStates.map((s) => s.topic)));
+        const full = h.channel.of('updateMetadata', 3).some((u) => u.request.partitionStates.length === 4);
+        return told.size === 4 && full;
+      },
+      'broker 3 resynced',
+    );
+  });
+
   test('requests to an unreachable broker are retried until it answers', async () => {
     const controller = await cluster();
     h.channel.failing.add(3);

@@ -93,6 +93,62 @@ describe('controller election and fencing', () => {
     expect(lai.every((r) => r.controllerEpoch === 6)).toBe(true);
   });
 
+  test('a new controller takes over existing state: it elects leaders for partitions whose leader died while there was no controller, and tells everyone everything', async () => {
+    const c1 = await h.addControllerBroker(1);
+    await h.addBroker(2);
+    await h.addBroker(3);
+    await eventually(() => c1.isActive, 'broker 1 active');
+    await c1.createTopics([
+      { name: 't', assignments: [{ partition: 0, replicas: [2, 3] }, { partition: 1, replicas: [3, 2] }] },
+    ]);
+    await h.killBroker(1); // no controller now
+    await h.killBroker(2); // dies unnoticed
+    expect((await h.state('t', 0))!.leader).toBe(2);
+    h.channel.clear();
+    const c4 = await h.addControllerBroker(4);
+    await eventually(() => c4.isActive, 'broker 4 active');
+    await c4.whenIdle();
+    expect(c4.epoch).toBe(2);
+    expect(await h.state('t', 0)).toMatchObject({ leader: 3, leader_epoch: 1, isr: [3], controller_epoch: 2 });
+    expect(await h.state('t', 1)).toMatchObject({ leader: 3, leader_epoch: 1, isr: [3], controller_epoch: 2 });
+    for (const b of [3, 4]) {
+      const um = h.channel.of('updateMetadata', b)[0]!.request;
+      expect(um.controllerEpoch).toBe(2);
+      expect(um.partitionStates.map((p) => p.partition).sort()).toEqual([0, 1]);
+      expect(um.liveBrokers.map((x) => x.id)).toEqual([3, 4]);
+    }
+    expect(h.channel.of('leaderAndIsr', 3).flatMap((r) => r.request.partitionStates).map((p) => [p.partition, p.leader, p.leaderEpoch]).sort()).toEqual([
+      [0, 3, 1],
+      [1, 3, 1],
+    ]);
+  });
+
+  test('garbage in the coordinator (a broken registration, topic, state or config) is skipped, never takes the controller down', async () => {
+    await h.admin.ensurePath('/brokers/ids');
+    await h.admin.ensurePath('/brokers/topics');
+    await h.admin.ensurePath('/config/topics');
+    await h.admin.create('/brokers/ids/7', 'not json');
+    await h.admin.create('/brokers/ids/not-a-number', '{}');
+    await h.admin.create('/brokers/topics/broken', '{"version":1,"partitions":{"0":"x"}}');
+    await h.admin.create('/brokers/topics/ok', JSON.stringify({ version: 1, partitions: { '0': [2, 3] } }));
+    await h.admin.ensurePath('/brokers/topics/ok/partitions/0');
+    await h.admin.create('/brokers/topics/ok/partitions/0/state', '{"leader":');
+    await h.admin.create('/config/topics/ok', 'garbage');
+    const c1 = await h.addControllerBroker(1);
+    await h.addBroker(2);
+    await h.addBroker(3);
+    await eventually(() => c1.isActive, 'broker 1 active');
+    // The unreadable state is treated as offline with an empty ISR: only an unclean election could
+    // revive it, and that is off. The controller keeps working for everything else.
+    await c1.whenIdle();
+    expect((await h.admin.get('/brokers/topics/ok/partitions/0/state')).data.toString()).toBe('{"leader":');
+    const [r] = await c1.createTopics([{ name: 'fresh', assignments: [{ partition: 0, replicas: [2] }] }]);
+    expect(r!.error).toBeNull();
+    expect(await h.state('fresh', 0)).toMatchObject({ leader: 2 });
+    expect(c1.isActive).toBe(true);
+    expect(await h.registries.get(1)!.metrics()).toMatch(/^samsa_controller_offline_partitions_count 1$/m);
+  });
+
   test('metrics: the active controller reports 1, the standby 0, and the events it processed', async () => {
     const c1 = await h.addControllerBroker(1);
     await h.addControllerBroker(2);
