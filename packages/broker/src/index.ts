@@ -1,2 +1,5 @@
 export * from './replica/index.js';
 export * from './controller/index.js';
+export * from './server/broker-config.js';
+export * from './server/topic-config.js';
+export { BrokerServer, type BrokerServerOptions } from './server/broker-server.js';

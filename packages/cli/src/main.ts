@@ -2,6 +2,7 @@
 
 import yargs from 'yargs';
 import { type CliContext, type CliIo, processIo } from './context.js';
+import { registerBrokerCommands } from './commands/broker.js';
 import { registerClusterCommands } from './commands/cluster.js';
 import { registerCoordinatorCommands } from './commands/coordinator.js';
 import { registerCoordinatorShell } from './commands/coordinator-shell.js';
@@ -24,6 +25,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     .demandCommand(1, 'name a command (samsa --help lists them)')
     .recommendCommands()
     .wrap(Math.min(110, process.stdout.columns || 110))
+    .parserConfiguration({ 'dot-notation': false })
     .exitProcess(false)
     .fail((msg, err) => {
       if (err) throw err;
@@ -31,6 +33,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
       io.err(`samsa: ${msg}`);
       io.err('Run samsa --help for usage.');
     });
+  registerBrokerCommands(parser, ctx);
   registerClusterCommands(parser, ctx);
   registerCoordinatorCommands(parser, ctx);
   registerCoordinatorShell(parser, ctx);

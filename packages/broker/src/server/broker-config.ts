@@ -17,7 +17,7 @@ export interface BrokerConfig {
   'num.partitions': number;
   /** -1: derived from the cluster size at topic creation (3 on >= 3 brokers, else the number of brokers). */
   'default.replication.factor': number;
-  /** -1: derived (2 on clusters of >= 3 brokers, else 1). */
+  /** -1: derived per topic: 2 for replication factor >= 3 (the default on clusters of >= 3 brokers), else 1. */
   'min.insync.replicas': number;
   'unclean.leader.election.enable': boolean;
   'auto.create.topics.enable': boolean;
@@ -80,7 +80,10 @@ export const DEFAULT_BROKER_CONFIG: Omit<BrokerConfig, 'broker.id' | 'log.dirs' 
   'message.max.bytes': 1_048_588,
   'log.message.timestamp.type': 'CreateTime',
   'replica.high.watermark.checkpoint.interval.ms': 5_000,
-  'coordinator.session.timeout.ms': 18_000,
+  // Kafka's zookeeper.session.timeout.ms is 18000; a crashed broker's partitions wait that long
+  // for a new leader. samsa detects a dead broker in 2 s (heartbeats every ~0.7 s) so failover
+  // stays under 3 s; raise it where processes can pause for seconds.
+  'coordinator.session.timeout.ms': 2_000,
   'request.timeout.ms': 30_000,
   'queued.max.requests': 500,
   'producer.id.expiration.ms': 86_400_000,
@@ -93,10 +96,15 @@ export function effectiveReplicationFactor(config: BrokerConfig, liveBrokers: nu
   return liveBrokers >= 3 ? 3 : Math.max(1, liveBrokers);
 }
 
-export function effectiveMinInsyncReplicas(config: BrokerConfig, clusterBrokers: number): number {
+/**
+ * min.insync.replicas when neither the broker nor the topic sets it: 2 for a topic replicated 3
+ * or more times, else 1. Derived from the topic's replication factor (fixed at creation), not
+ * from how many brokers are alive, so losing brokers never lowers the bar for acks=all.
+ */
+export function effectiveMinInsyncReplicas(config: BrokerConfig, replicationFactor: number): number {
   const v = config['min.insync.replicas'];
   if (v > 0) return v;
-  return clusterBrokers >= 3 ? 2 : 1;
+  return replicationFactor >= 3 ? 2 : 1;
 }
 
 function invalid(name: string, why: string): never {

@@ -1,7 +1,7 @@
 // Per-topic configuration: Kafka's topic-level names, each defaulting to the broker setting it
-// overrides (retention.ms ← log.retention.ms …). Overrides live in /config/topics/<topic>.
+// overrides (retention.ms ← log.retention.ms …). Overrides live in /config/topics/<topic> and are
+// validated by the controller's validateTopicConfig (controller/topic-config.ts).
 
-import { KafkaError } from '@samsa/client';
 import { createLogConfig, DEFAULT_LOG_CONFIG, type LogConfig } from '@samsa/log';
 import { effectiveMinInsyncReplicas, type BrokerConfig } from './broker-config.js';
 
@@ -30,7 +30,7 @@ export interface TopicSettings {
 }
 
 /** The broker-level default of each topic setting, as strings (what DescribeConfigs shows). */
-export function topicDefaults(broker: BrokerConfig, clusterBrokers: number): Record<TopicConfigKey, string> {
+export function topicDefaults(broker: BrokerConfig, replicationFactor: number): Record<TopicConfigKey, string> {
   return {
     'cleanup.policy': 'delete',
     'segment.bytes': String(broker['log.segment.bytes']),
@@ -43,50 +43,14 @@ export function topicDefaults(broker: BrokerConfig, clusterBrokers: number): Rec
     'flush.messages': String(broker['log.flush.interval.messages']),
     'flush.ms': String(broker['log.flush.interval.ms']),
     'message.timestamp.type': broker['log.message.timestamp.type'],
-    'min.insync.replicas': String(effectiveMinInsyncReplicas(broker, clusterBrokers)),
+    'min.insync.replicas': String(effectiveMinInsyncReplicas(broker, replicationFactor)),
     'unclean.leader.election.enable': String(broker['unclean.leader.election.enable']),
   };
 }
 
-function isTopicKey(key: string): key is TopicConfigKey {
-  return (TOPIC_CONFIG_KEYS as readonly string[]).includes(key);
-}
-
-/**
- * Checks overrides (names and values) without applying them; throws INVALID_CONFIG naming the
- * first bad entry. Used by CreateTopics and AlterConfigs before anything is written.
- */
-export function validateTopicOverrides(overrides: Record<string, string>): void {
-  const logOverrides: Record<string, string> = {};
-  for (const [key, value] of Object.entries(overrides)) {
-    if (!isTopicKey(key)) throw new KafkaError('INVALID_CONFIG', `unknown topic config ${JSON.stringify(key)}`);
-    if (typeof value !== 'string') throw new KafkaError('INVALID_CONFIG', `${key}: value must be a string`);
-    switch (key) {
-      case 'cleanup.policy':
-        if (value !== 'delete') throw new KafkaError('INVALID_CONFIG', `cleanup.policy=${value} is not supported (only delete)`);
-        break;
-      case 'min.insync.replicas': {
-        const n = Number(value);
-        if (!Number.isInteger(n) || n < 1) throw new KafkaError('INVALID_CONFIG', `min.insync.replicas must be an integer >= 1, got ${value}`);
-        break;
-      }
-      case 'unclean.leader.election.enable':
-        if (value !== 'true' && value !== 'false') throw new KafkaError('INVALID_CONFIG', `${key} must be true or false, got ${value}`);
-        break;
-      default:
-        logOverrides[key] = value;
-    }
-  }
-  try {
-    createLogConfig(logOverrides);
-  } catch (err) {
-    throw new KafkaError('INVALID_CONFIG', (err as Error).message);
-  }
-}
-
 /** Broker defaults with the topic's overrides applied. */
-export function resolveTopicSettings(broker: BrokerConfig, clusterBrokers: number, overrides: Record<string, string>): TopicSettings {
-  const merged = { ...topicDefaults(broker, clusterBrokers), ...overrides };
+export function resolveTopicSettings(broker: BrokerConfig, replicationFactor: number, overrides: Record<string, string>): TopicSettings {
+  const merged = { ...topicDefaults(broker, replicationFactor), ...overrides };
   const log: Record<string, string> = {};
   for (const key of Object.keys(DEFAULT_LOG_CONFIG)) if (key in merged) log[key] = merged[key as TopicConfigKey];
   return {

@@ -3,6 +3,7 @@
 // {"controller", "brokers": [{"id","alive","address"}], "coordinators": [{"id","alive","role","address"}],
 //  "partitions": [{"topic","partition","leader","leaderEpoch","replicas","isr"}]}
 
+import { BrokerRpc } from '@samsa/client';
 import { CoordinatorRpc } from '@samsa/coordinator';
 import type { ClusterFile } from './cluster-file.js';
 import { nodeAlive } from './launcher.js';
@@ -60,12 +61,35 @@ async function coordinatorStatus(file: ClusterFile): Promise<CoordinatorStatus[]
   );
 }
 
+/** Controller and partitions as a live broker's metadata has them (the first that answers). */
+async function brokerView(brokers: BrokerStatus[]): Promise<{ controller: number | null; partitions: PartitionStatus[] }> {
+  for (const b of brokers.filter((x) => x.alive)) {
+    const rpc = new BrokerRpc(b.address);
+    try {
+      const md = await rpc.metadata({ topics: [], allTopics: true }, { timeoutMs: STATUS_TIMEOUT_MS });
+      const partitions = md.topics
+        .flatMap((t) =>
+          t.partitions.map((p) => ({
+            topic: t.name, partition: p.partition, leader: p.leader >= 0 ? p.leader : null, leaderEpoch: p.leaderEpoch, replicas: p.replicas, isr: p.isr,
+          })),
+        )
+        .sort((a, c) => (a.topic === c.topic ? a.partition - c.partition : a.topic < c.topic ? -1 : 1));
+      return { controller: md.controllerId >= 0 ? md.controllerId : null, partitions };
+    } catch {
+      // try the next broker
+    } finally {
+      rpc.close();
+    }
+  }
+  return { controller: null, partitions: [] };
+}
+
 export async function clusterStatus(file: ClusterFile): Promise<ClusterStatus> {
-  const coordinators = await coordinatorStatus(file);
   const brokers = file.layout.nodes
     .filter((n) => n.role === 'broker')
     .map((n) => ({ id: n.id, alive: nodeAlive(file, n), address: `${n.host}:${n.ports.listen}` }));
-  return { controller: null, brokers, coordinators, partitions: [] };
+  const [coordinators, view] = await Promise.all([coordinatorStatus(file), brokerView(brokers)]);
+  return { controller: view.controller, brokers, coordinators, partitions: view.partitions };
 }
 
 export function formatStatus(s: ClusterStatus): string {

@@ -36,6 +36,7 @@ export function registerClusterCommands(y: Argv, ctx: CliContext): void {
         (cmd) =>
           cmd
             .option('coordinators', { type: 'number', default: 3, describe: 'coordination ensemble size (3 or 5 survive failures)' })
+            .option('brokers', { type: 'number', default: 3, describe: 'number of brokers' })
             .option('detach', { type: 'boolean', default: false, describe: 'return once healthy, leave the nodes running' })
             .option('free-ports', { type: 'boolean', default: false, describe: 'use free ports instead of the defaults' })
             .option('timeout-ms', { type: 'number', default: 60_000, describe: 'how long to wait for the cluster to be healthy' }),
@@ -45,7 +46,7 @@ export function registerClusterCommands(y: Argv, ctx: CliContext): void {
           let file = readClusterFile(dataDir);
           if (!file) {
             const coordinators = args.coordinators as number;
-            const brokers = 0;
+            const brokers = args.brokers as number;
             const ports = args['free-ports']
               ? portPlanFrom(await findFreePorts(portsNeeded(coordinators, brokers)))
               : undefined;
