@@ -23,3 +23,6 @@ export * from './producer/partitioner.js';
 export * from './producer/producer-record.js';
 export * from './producer/producer-metrics.js';
 export * from './producer/producer.js';
+export * from './consumer/consumer-record.js';
+export * from './consumer/subscription-state.js';
+export * from './consumer/consumer.js';
