@@ -115,7 +115,6 @@ interface Session extends ActiveController {
   readonly pendingModifiedTopics: Set<string>;
   readonly pendingResyncBrokers: Set<number>;
   retryScheduled: boolean;
-  rebalanceTimer: TimerHandle | null;
 }
 
 const notController = (): KafkaError => new KafkaError('NOT_CONTROLLER', 'This broker is not the active controller.');
@@ -155,6 +154,7 @@ export class Controller extends EventEmitter {
   private electedEpoch = 0;
   private stopped = false;
   private activationRetry: TimerHandle | null = null;
+  private electionRestart: TimerHandle | null = null;
   private _activeControllerId = -1;
   private readonly topicRemovalWaiters = new Map<string, Set<() => void>>();
   /** The session is gone (expired, or the broker closed its client): this Controller is done. */
@@ -204,19 +204,54 @@ export class Controller extends EventEmitter {
     if (this.election) throw new Error('Controller.start() called twice');
     this.client.on('expired', this.onClientExpired);
     this.client.on('closed', this.onClientExpired);
+    this.election = this.createElection();
+    await this.election.start();
+  }
+
+  private createElection(): LeaderElection {
     const election = new LeaderElection(this.client, { path: ZK.controller, epochPath: ZK.controllerEpoch, candidateId: this.config['broker.id'] });
-    this.election = election;
     election.on('elected', (epoch: number) => {
+      if (this.election !== election) return;
       this.electedEpoch = epoch;
       this.queue.trigger('ControllerChange', () => this.activateOrRetry());
     });
-    election.on('revoked', () => this.resign('leadership revoked'));
+    election.on('revoked', () => {
+      if (this.election === election) this.resign('leadership revoked');
+    });
     election.on('leader', (info: LeaderInfo | null) => {
+      if (this.election !== election) return;
       this._activeControllerId = info?.id ?? -1;
       this.emit('controllerChange', info);
     });
-    election.on('error', (err: unknown) => this.logger.error('controller election failed', { error: err }));
-    await election.start();
+    election.on('error', (err: unknown) => {
+      this.logger.error('controller election failed', { error: err });
+      this.scheduleElectionRestart(election);
+    });
+    return election;
+  }
+
+  /**
+   * A campaign that failed (a coordinator error while /controller was free) is not retried by
+   * LeaderElection itself, and nobody might campaign again: start a fresh one after a back-off.
+   * A candidate that leads keeps leading; it has nothing to redo.
+   */
+  private scheduleElectionRestart(failed: LeaderElection): void {
+    if (this.stopped || this.election !== failed || failed.isLeader || this.electionRestart !== null) return;
+    this.electionRestart = this.clock.setTimeout(() => {
+      this.electionRestart = null;
+      if (this.stopped || this.election !== failed || failed.isLeader) return;
+      const next = this.createElection();
+      this.election = next;
+      void (async () => {
+        await failed.stop().catch(() => {});
+        try {
+          await next.start();
+        } catch (err) {
+          this.logger.error('controller election failed to restart', { error: err });
+          this.scheduleElectionRestart(next);
+        }
+      })();
+    }, this.limits.eventRetryBackoffMs);
   }
 
   /** Resigns (gives /controller up if held) and stops; waits for the running event to end. */
@@ -227,7 +262,9 @@ export class Controller extends EventEmitter {
     this.client.off('closed', this.onClientExpired);
     this.resign('stopped');
     if (this.activationRetry !== null) this.clock.clearTimeout(this.activationRetry);
+    if (this.electionRestart !== null) this.clock.clearTimeout(this.electionRestart);
     this.activationRetry = null;
+    this.electionRestart = null;
     this.queue.close();
     await this.queue.whenIdle();
     const election = this.election;
@@ -309,7 +346,6 @@ export class Controller extends EventEmitter {
       pendingModifiedTopics: new Set(),
       pendingResyncBrokers: new Set(),
       retryScheduled: false,
-      rebalanceTimer: null,
     };
     const abandon = (): void => {
       s.active = false;
@@ -717,7 +753,7 @@ export class Controller extends EventEmitter {
 
   private scheduleRebalance(s: Session): void {
     if (!this.config['auto.leader.rebalance.enable'] || !s.active) return;
-    s.rebalanceTimer = this.setSessionTimer(s, this.config['leader.imbalance.check.interval.ms'], () => {
+    this.setSessionTimer(s, this.config['leader.imbalance.check.interval.ms'], () => {
       this.trigger('AutoLeaderRebalance', async (x, b) => {
         try {
           await this.autoRebalance(x, b);

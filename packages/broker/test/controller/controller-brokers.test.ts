@@ -1,6 +1,10 @@
 // Broker failures and returns, as the active controller handles them, against a real in-process
 // coordination service. Broker 1 runs the controller; brokers 2 and 3 host the replicas.
+import { jest } from '@jest/globals';
 import { ControllerHarness, eventually } from './helpers.js';
+
+// Real coordinator round trips: generous per-test time on a loaded 2-core CI machine (conditions have their own deadlines).
+jest.setTimeout(30_000);
 
 describe('controller: brokers dying and coming back', () => {
   let h: ControllerHarness;

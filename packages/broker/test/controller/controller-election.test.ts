@@ -1,8 +1,12 @@
 // Controller election and fencing against a real in-process coordination service.
+import { jest } from '@jest/globals';
 import { ControllerMovedError } from '../../src/controller/controller-errors.js';
 import { ControllerStore } from '../../src/controller/controller-store.js';
 import { silentLogger } from '@samsa/coordinator';
 import { ControllerHarness, eventually } from './helpers.js';
+
+// Real coordinator round trips: generous per-test time on a loaded 2-core CI machine (conditions have their own deadlines).
+jest.setTimeout(30_000);
 
 describe('controller election and fencing', () => {
   let h: ControllerHarness;
@@ -147,6 +151,20 @@ describe('controller election and fencing', () => {
     expect(await h.state('fresh', 0)).toMatchObject({ leader: 2 });
     expect(c1.isActive).toBe(true);
     expect(await h.registries.get(1)!.metrics()).toMatch(/^samsa_controller_offline_partitions_count 1$/m);
+  });
+
+  test('a campaign that fails on a coordinator error is started again, so the cluster does not stay without a controller', async () => {
+    const c1 = await h.addControllerBroker(1);
+    const c2 = await h.addControllerBroker(2);
+    await eventually(() => c1.isActive, 'broker 1 active');
+    // /controller goes (every candidate campaigns) together with the epoch counter (every campaign fails).
+    await h.admin.multi([
+      { type: 'delete', path: '/controller' },
+      { type: 'delete', path: '/controller_epoch' },
+    ]);
+    await eventually(() => !c1.isActive, 'broker 1 resigned');
+    await eventually(() => c1.isActive || c2.isActive, 'a controller again');
+    expect(JSON.parse((await h.admin.get('/controller')).data.toString()).id).toBe(c1.isActive ? 1 : 2);
   });
 
   test('metrics: the active controller reports 1, the standby 0, and the events it processed', async () => {

@@ -1,6 +1,10 @@
 // Controlled shutdown and preferred leader election (on demand and automatic), handled by the
 // active controller against a real in-process coordination service.
+import { jest } from '@jest/globals';
 import { ControllerHarness, eventually } from './helpers.js';
+
+// Real coordinator round trips: generous per-test time on a loaded 2-core CI machine (conditions have their own deadlines).
+jest.setTimeout(30_000);
 
 describe('controller: moving leadership', () => {
   let h: ControllerHarness;

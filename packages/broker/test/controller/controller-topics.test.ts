@@ -1,7 +1,11 @@
 // Topic creation, deletion, added partitions and ISR change notifications, handled by the active
 // controller against a real in-process coordination service.
+import { jest } from '@jest/globals';
 import type { Controller } from '../../src/controller/controller.js';
 import { ControllerHarness, eventually } from './helpers.js';
+
+// Real coordinator round trips: generous per-test time on a loaded 2-core CI machine (conditions have their own deadlines).
+jest.setTimeout(30_000);
 
 describe('controller: topics', () => {
   let h: ControllerHarness;
