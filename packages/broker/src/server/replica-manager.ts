@@ -11,6 +11,7 @@ import {
   type ProduceRequest, type ProduceResponse, type StopReplicaRequest, type StopReplicaResponse,
 } from '@samsa/client';
 import { CoordinatorError, type CoordinatorClient, type Logger } from '@samsa/coordinator';
+import { BATCH_HEADER_SIZE, readBatchHeader } from '@samsa/log';
 import type { IsrChangeProposal } from '../replica/index.js';
 import {
   decodePartitionState, encodeIsrChangeNotification, encodePartitionState, partitionStatePath, ZK,
@@ -40,6 +41,10 @@ export interface ReplicaManagerOptions {
 const EARLIEST = -2;
 const LATEST = -1;
 const TICK_MS = 250;
+/** How long an idempotent batch ahead of its predecessor waits for it (see appendInSequence). */
+const SEQUENCE_GAP_WAIT_MS = 500;
+/** Kafka's max.in.flight for idempotence: a gap wider than this many batches is a real error. */
+const SEQUENCE_GAP_MAX_BATCHES = 5;
 
 function err(e: unknown): ReturnType<typeof kafkaErrorToWire> {
   return kafkaErrorToWire(kafkaErrorFromLog(e));
@@ -53,6 +58,7 @@ export class ReplicaManager {
   onFollowerChange: ((p: Partition, leaderId: number | null) => void) | null = null;
   private readonly produceWaiters = new Map<string, (error: KafkaError | null) => void>();
   private readonly isrWrites = new Set<string>();
+  private readonly sequenceWaiters = new Map<string, Set<{ resolve(): void; timer: NodeJS.Timeout }>>();
   private tickTimer: NodeJS.Timeout | null = null;
   private checkpointTimer: NodeJS.Timeout | null = null;
   private retentionTimer: NodeJS.Timeout | null = null;
@@ -288,7 +294,7 @@ export class ReplicaManager {
     const p = this.get(topic, partition);
     if (!p || !p.replica.isLeader) throw this.notLeader(topic, partition);
     if (!Buffer.isBuffer(records) || records.length === 0) throw new KafkaError('CORRUPT_MESSAGE', 'no record batches in the request');
-    const outcome = p.appendAsLeader(records, acks);
+    const outcome = await this.appendInSequence(p, records, acks, timeoutMs);
     this.fetchPurgatory.checkAndComplete(p.key);
     if (acks !== -1) {
       this.drain(p);
@@ -307,6 +313,62 @@ export class ReplicaManager {
     });
     if (error) throw error;
     return outcome;
+  }
+
+  /**
+   * Appends, letting an idempotent batch that arrived ahead of its predecessor wait for it.
+   * Produce requests travel on separate HTTP/2 streams, which may be delivered out of order
+   * (a big request finishes arriving after a small one sent later), unlike Kafka's single TCP
+   * stream; a gap in a producer's sequence is therefore first waited on (bounded) before it is
+   * answered OUT_OF_ORDER_SEQUENCE_NUMBER.
+   */
+  private async appendInSequence(p: Partition, records: Buffer, acks: number, timeoutMs: number): Promise<import('./partition.js').AppendOutcome> {
+    const deadline = this.clock() + Math.min(timeoutMs, SEQUENCE_GAP_WAIT_MS);
+    for (;;) {
+      try {
+        const outcome = p.appendAsLeader(records, acks);
+        this.wakeSequenceWaiters(p.key);
+        return outcome;
+      } catch (e) {
+        if (!(e instanceof KafkaError && e.type === 'OUT_OF_ORDER_SEQUENCE_NUMBER') || !this.isSequenceGap(p, records)) throw e;
+        const left = deadline - this.clock();
+        if (left <= 0) throw e;
+        await this.waitForSequence(p.key, left);
+        if (!p.replica.isLeader) throw this.notLeader(p.topic, p.partition);
+      }
+    }
+  }
+
+  private isSequenceGap(p: Partition, records: Buffer): boolean {
+    if (records.length < BATCH_HEADER_SIZE) return false;
+    const h = readBatchHeader(records, 0);
+    const entry = p.producers.get(h.producerId);
+    if (!entry || entry.producerEpoch !== h.producerEpoch) return false;
+    return h.baseSequence > entry.lastSeq + 1 && h.baseSequence - entry.lastSeq <= SEQUENCE_GAP_MAX_BATCHES * 100_000;
+  }
+
+  private waitForSequence(key: string, ms: number): Promise<void> {
+    if (this.sequenceWaiters.size >= 10_000) return Promise.resolve();
+    return new Promise((resolve) => {
+      const entry = { resolve, timer: setTimeout(() => this.settleSequenceWaiter(key, entry), ms) };
+      let list = this.sequenceWaiters.get(key);
+      if (!list) this.sequenceWaiters.set(key, (list = new Set()));
+      list.add(entry);
+    });
+  }
+
+  private settleSequenceWaiter(key: string, entry: { resolve(): void; timer: NodeJS.Timeout }): void {
+    clearTimeout(entry.timer);
+    const list = this.sequenceWaiters.get(key);
+    list?.delete(entry);
+    if (list && list.size === 0) this.sequenceWaiters.delete(key);
+    entry.resolve();
+  }
+
+  private wakeSequenceWaiters(key: string): void {
+    const list = this.sequenceWaiters.get(key);
+    if (!list) return;
+    for (const entry of [...list]) this.settleSequenceWaiter(key, entry);
   }
 
   // ---- fetch --------------------------------------------------------------------------------
@@ -500,6 +562,7 @@ export class ReplicaManager {
         // stopping anyway
       }
     }
+    for (const key of [...this.sequenceWaiters.keys()]) this.wakeSequenceWaiters(key);
     for (const [key, waiter] of this.produceWaiters) {
       this.produceWaiters.delete(key);
       waiter(new KafkaError('NOT_LEADER_OR_FOLLOWER', 'broker shutting down'));
