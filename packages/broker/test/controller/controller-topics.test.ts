@@ -199,6 +199,28 @@ describe('controller: topics', () => {
     await eventually(async () => (await h.state('isr', 0))?.leader === 3, 'broker 3 takes over from the refreshed ISR');
   });
 
+  test('an event that fails on a coordinator error is retried after a back-off, with a full resync to every broker', async () => {
+    await controller.createTopics([{ name: 'other', assignments: [{ partition: 0, replicas: [3] }] }]);
+    await controller.whenIdle();
+    const brokerChanges = async (): Promise<number> =>
+      Number(/samsa_controller_events_total\{event="BrokerChange"\} (\d+)/.exec(await h.registries.get(1)!.metrics())?.[1] ?? 0);
+    const before = await brokerChanges();
+    h.channel.clear();
+    // An ephemeral partitions directory cannot have children: creating the state fails until it is fixed.
+    await h.admin.create('/brokers/topics/stuck', JSON.stringify({ version: 1, partitions: { '0': [2] } }));
+    await h.admin.create('/brokers/topics/stuck/partitions', '', { mode: 'ephemeral' });
+    await eventually(async () => (await brokerChanges()) > before, 'a retry round ran (it re-triggers every watch event)');
+    expect(await h.state('stuck', 0)).toBeNull();
+    expect(controller.isActive).toBe(true);
+    await h.admin.delete('/brokers/topics/stuck/partitions');
+    await eventually(async () => (await h.state('stuck', 0)) !== null, 'state created by a retry');
+    // The full resync resends what did not change too ('other').
+    await eventually(
+      () => [1, 2, 3].every((b) => h.channel.of('updateMetadata', b).some((u) => u.request.partitionStates.some((p) => p.topic === 'other'))),
+      'full resync to every broker',
+    );
+  });
+
   test('notifications for unknown topics and garbage ones are dropped', async () => {
     await h.admin.create('/isr_change_notification/isr_change_', JSON.stringify({ version: 1, partitions: [{ topic: 'nope', partition: 0 }] }), {
       mode: 'persistent_sequential',
