@@ -17,6 +17,8 @@ export interface LocalClusterOptions {
   brokers?: number;
   /** Extra arguments for every coordinator (e.g. ['--snapshot-entries', '50']). */
   coordinatorArgs?: string[];
+  /** Extra arguments for every broker (e.g. ['--auto.leader.rebalance.enable', 'false']). */
+  brokerArgs?: string[];
 }
 
 export class LocalCluster {
@@ -29,7 +31,7 @@ export class LocalCluster {
     const layout = planCluster({
       dataDir, coordinators, brokers, ports: portPlanFrom(await findFreePorts(portsNeeded(coordinators, brokers))),
     });
-    for (const n of layout.nodes) if (n.role === 'coordinator') n.args.push(...(options.coordinatorArgs ?? []));
+    for (const n of layout.nodes) n.args.push(...((n.role === 'coordinator' ? options.coordinatorArgs : options.brokerArgs) ?? []));
     const file: ClusterFile = { version: 1, layout, pids: {} };
     writeClusterFile(dataDir, file);
     for (const n of layout.nodes) startNode(dataDir, n);
@@ -53,6 +55,15 @@ export class LocalCluster {
 
   get coordinatorAddresses(): string[] {
     return this.file.layout.nodes.filter((n) => n.role === 'coordinator').map((n) => `${n.host}:${n.ports.listen}`);
+  }
+
+  get brokerAddresses(): string[] {
+    return this.file.layout.nodes.filter((n) => n.role === 'broker').map((n) => `${n.host}:${n.ports.listen}`);
+  }
+
+  brokerAddress(id: number): string {
+    const n = this.node(`broker-${id}`);
+    return `${n.host}:${n.ports.listen}`;
   }
 
   coordinatorAddress(id: number): string {
