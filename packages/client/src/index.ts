@@ -26,3 +26,5 @@ export * from './producer/producer.js';
 export * from './consumer/consumer-record.js';
 export * from './consumer/subscription-state.js';
 export * from './consumer/consumer.js';
+export * from './admin/admin-types.js';
+export * from './admin/admin.js';
