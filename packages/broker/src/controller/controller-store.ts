@@ -189,13 +189,25 @@ export class ControllerStore {
 
   /** States of the given partitions of a topic (those without a state znode are absent). */
   async readPartitionStates(topic: string, partitions: readonly number[]): Promise<Map<number, PartitionStateRecord>> {
-    const existing = new Set((await this.childrenOrEmpty(topicPartitionsPath(topic))).map(Number));
-    const wanted = partitions.filter((p) => existing.has(p));
-    const states = await mapWithConcurrency(wanted, this.limits.maxConcurrentReads, (p) => this.readPartitionState(topic, p));
-    const result = new Map<number, PartitionStateRecord>();
-    wanted.forEach((p, i) => {
-      const s = states[i];
-      if (s) result.set(p, s);
+    const found = await this.readPartitionStatesOf([{ topic, partitions }]);
+    return new Map(found.map((f) => [f.partition, f.state]));
+  }
+
+  /** States of many topics' partitions, all reads in one bounded pool (loading a whole cluster). */
+  async readPartitionStatesOf(
+    wanted: ReadonlyArray<{ topic: string; partitions: readonly number[] }>,
+  ): Promise<Array<{ topic: string; partition: number; state: PartitionStateRecord }>> {
+    const limit = this.limits.maxConcurrentReads;
+    const existing = await mapWithConcurrency(wanted, limit, async (w) => ({
+      w,
+      have: new Set((await this.childrenOrEmpty(topicPartitionsPath(w.topic))).map(Number)),
+    }));
+    const pairs = existing.flatMap(({ w, have }) => w.partitions.filter((p) => have.has(p)).map((partition) => ({ topic: w.topic, partition })));
+    const states = await mapWithConcurrency(pairs, limit, (p) => this.readPartitionState(p.topic, p.partition));
+    const result: Array<{ topic: string; partition: number; state: PartitionStateRecord }> = [];
+    pairs.forEach((p, i) => {
+      const state = states[i];
+      if (state) result.push({ ...p, state });
     });
     return result;
   }

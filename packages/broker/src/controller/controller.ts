@@ -401,12 +401,13 @@ export class Controller extends EventEmitter {
     }
     const names = await this.store.readTopicNames();
     const topics = await mapWithConcurrency(names, this.limits.maxConcurrentReads, async (t) => ({ t, topic: await this.store.readTopic(t) }));
+    const wanted: Array<{ topic: string; partitions: number[] }> = [];
     for (const { t, topic } of topics) {
       if (!topic) continue;
       ctx.addPartitions(t, topic.assignment, topic.version);
-      const states = await this.store.readPartitionStates(t, [...topic.assignment.keys()]);
-      for (const [p, st] of states) ctx.setPartitionState(t, p, st);
+      wanted.push({ topic: t, partitions: [...topic.assignment.keys()] });
     }
+    for (const { topic, partition, state } of await this.store.readPartitionStatesOf(wanted)) ctx.setPartitionState(topic, partition, state);
   }
 
   // ---- events ------------------------------------------------------------------------------
