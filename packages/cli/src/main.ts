@@ -7,6 +7,8 @@ import { registerClusterCommands } from './commands/cluster.js';
 import { registerCoordinatorCommands } from './commands/coordinator.js';
 import { registerCoordinatorShell } from './commands/coordinator-shell.js';
 import { registerLogCommands } from './commands/log.js';
+import { registerPerfCommands } from './commands/perf.js';
+import { registerProduceConsume } from './commands/produce-consume.js';
 import { cliVersion } from './version.js';
 
 /** Exit code for bad usage (unknown command, missing argument), as most CLIs do. */
@@ -38,6 +40,8 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
   registerCoordinatorCommands(parser, ctx);
   registerCoordinatorShell(parser, ctx);
   registerLogCommands(parser, ctx);
+  registerProduceConsume(parser, ctx);
+  registerPerfCommands(parser, ctx);
   try {
     await parser.parseAsync();
   } catch (err) {

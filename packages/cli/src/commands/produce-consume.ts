@@ -1,0 +1,139 @@
+// `samsa produce TOPIC` (lines from stdin) and `samsa consume TOPIC` (values to stdout), like
+// Kafka's console producer and consumer.
+
+import { createInterface } from 'node:readline';
+import type { Argv } from 'yargs';
+import { Consumer, Producer, type TopicPartition } from '@samsa/client';
+import type { CliContext } from '../context.js';
+import { bootstrapServers, reportClientError, topicPartitions, withBootstrap } from './bootstrap.js';
+
+export function registerProduceConsume(y: Argv, ctx: CliContext): void {
+  y.command(
+    'produce <topic>',
+    'send each line of stdin as a record (acks=all, idempotent by default)',
+    (cmd) =>
+      withBootstrap(cmd)
+        .positional('topic', { type: 'string', demandOption: true })
+        .option('key-separator', { type: 'string', describe: 'split each line into key and value at the first occurrence' })
+        .option('acks', { choices: ['all', '-1', '0', '1'] as const, default: 'all' as const })
+        .option('partition', { type: 'number', describe: 'send every record to this partition' })
+        .option('compression', { choices: ['none', 'gzip'] as const, default: 'none' as const })
+        .option('print-offsets', { type: 'boolean', default: false, describe: 'print partition and offset of each record' }),
+    async (args) => {
+      const topic = args.topic as string;
+      const producer = new Producer({
+        'bootstrap.servers': bootstrapServers(args),
+        acks: args.acks as string,
+        'compression.type': args.compression as 'none' | 'gzip',
+        'request.timeout.ms': 10_000,
+        'delivery.timeout.ms': 30_000,
+        'max.block.ms': 10_000,
+      });
+      const sep = args['key-separator'] as string | undefined;
+      const sends: Promise<void>[] = [];
+      let failure: unknown = null;
+      try {
+        const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
+        for await (const line of lines) {
+          if (failure) break;
+          let key: string | null = null;
+          let value = line;
+          if (sep !== undefined) {
+            const i = line.indexOf(sep);
+            if (i >= 0) {
+              key = line.slice(0, i);
+              value = line.slice(i + sep.length);
+            }
+          }
+          const p = producer
+            .send({ topic, key, value, partition: args.partition as number | undefined })
+            .then((md) => {
+              if (args['print-offsets']) ctx.io.out(`${md.topic}-${md.partition}@${md.offset}`);
+            })
+            .catch((err: unknown) => {
+              failure ??= err;
+            });
+          sends.push(p);
+          if (sends.length >= 10_000) await Promise.all(sends.splice(0));
+        }
+        await Promise.all(sends);
+        await producer.flush();
+      } catch (err) {
+        failure ??= err;
+      } finally {
+        await producer.close({ timeoutMs: 5_000 }).catch(() => {});
+      }
+      if (failure) reportClientError(ctx, 'produce', failure);
+    },
+  );
+
+  y.command(
+    'consume <topic>',
+    'print the values of records, one per line',
+    (cmd) =>
+      withBootstrap(cmd)
+        .positional('topic', { type: 'string', demandOption: true })
+        .option('from-beginning', { type: 'boolean', default: false, describe: 'start at the earliest offset (default: only new records)' })
+        .option('partition', { type: 'number', describe: 'only this partition' })
+        .version(false)
+        .option('offset', { type: 'number', describe: 'start at this offset (needs --partition)' })
+        .option('max-messages', { type: 'number', describe: 'exit after this many records' })
+        .option('print-key', { type: 'boolean', default: false })
+        .option('print-offset', { type: 'boolean', default: false })
+        .option('timeout-ms', { type: 'number', describe: 'exit when no record arrives for this long' })
+        .check((a) => {
+          if (a.offset !== undefined && a.partition === undefined) throw new Error('--offset needs --partition');
+          return true;
+        }),
+    async (args) => {
+      const topic = args.topic as string;
+      const consumer = new Consumer({
+        'bootstrap.servers': bootstrapServers(args),
+        'auto.offset.reset': args['from-beginning'] ? 'earliest' : 'latest',
+      });
+      let stop = false;
+      const onSignal = (): void => {
+        stop = true;
+        consumer.wakeup();
+      };
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      try {
+        let partitions: TopicPartition[];
+        if (args.partition !== undefined) {
+          partitions = [{ topic, partition: args.partition as number }];
+        } else {
+          partitions = (await topicPartitions(bootstrapServers(args), topic)).map((partition) => ({ topic, partition }));
+        }
+        consumer.assign(partitions);
+        if (args.offset !== undefined) consumer.seek(partitions[0]!, args.offset as number);
+        else if (args['from-beginning']) consumer.seekToBeginning(partitions);
+        else consumer.seekToEnd(partitions);
+        const max = (args['max-messages'] as number | undefined) ?? Infinity;
+        const idleMs = args['timeout-ms'] as number | undefined;
+        let count = 0;
+        let lastRecordAt = Date.now();
+        while (!stop && count < max) {
+          const records = await consumer.poll(Math.min(idleMs ?? 1_000, 1_000));
+          for (const r of records) {
+            if (count >= max) break;
+            const parts: string[] = [];
+            if (args['print-offset']) parts.push(`${r.partition}@${r.offset}`);
+            if (args['print-key']) parts.push(r.key?.toString() ?? 'null');
+            parts.push(r.value?.toString() ?? 'null');
+            ctx.io.out(parts.join('\t'));
+            count++;
+          }
+          if (records.length > 0) lastRecordAt = Date.now();
+          else if (idleMs !== undefined && Date.now() - lastRecordAt >= idleMs) break;
+        }
+      } catch (err) {
+        reportClientError(ctx, 'consume', err);
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        await consumer.close().catch(() => {});
+      }
+    },
+  );
+}
