@@ -81,7 +81,7 @@ describe('MetadataManager', () => {
     await r2;
   });
 
-  test('when every known broker fails, the bootstrap servers are asked again (rebootstrap)', async () => {
+  test('when every known broker fails, the bootstrap servers are asked again (rebootstrap); gone brokers are disconnected', async () => {
     const { net, manager } = setup({ bootstrap: ['seed:9092'] });
     const boot = manager.refresh();
     (await net.next('metadata', 'seed:9092')).respond(metadataResponse({ brokers: [7] }));
@@ -95,6 +95,7 @@ describe('MetadataManager', () => {
     call.respond(metadataResponse({ brokers: [8] }));
     await r2;
     expect(manager.cache.brokers.map((b) => b.id)).toEqual([8]);
+    expect(net.closed).toEqual(['broker7:9092']); // the connection to a broker that left is closed
   });
 
   test('maybeRefresh refreshes only when due: requested and past the backoff, or at max age', async () => {

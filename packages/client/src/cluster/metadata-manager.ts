@@ -50,7 +50,7 @@ export class MetadataManager {
   }
 
   /** Marks `topic` as used now; a topic not seen before makes the next refresh due. */
-  touchTopic(topic: string): void {
+  touchTopic(topic: string, nowMs: number = this.options.clock.now()): void {
     const isNew = !this.topicLastUsed.has(topic);
     if (isNew && this.topicLastUsed.size >= MAX_TRACKED_TOPICS) {
       this.expireIdleTopics();
@@ -58,7 +58,7 @@ export class MetadataManager {
         throw new ClientError('INVALID_ARGUMENT', `this client already uses ${MAX_TRACKED_TOPICS} topics`);
       }
     }
-    this.topicLastUsed.set(topic, this.options.clock.now());
+    this.topicLastUsed.set(topic, nowMs);
     if (isNew && !this.cache.topic(topic)) this.cache.requestUpdate();
   }
 
@@ -144,6 +144,7 @@ export class MetadataManager {
       );
       this.failedAt.delete(address);
       this.cache.update(res, clock.now(), requested);
+      pool.prune(this.liveAddresses());
       return res;
     } catch (err) {
       this.failedAt.set(address, clock.now());
@@ -206,7 +207,7 @@ export class MetadataManager {
           details: { topic, partition },
         });
       }
-      if (!info || partition !== undefined) this.cache.requestUpdate();
+      this.cache.requestUpdate();
       const wait = this.timeToNextUpdate();
       if (wait > 0 && !this.refreshing) {
         await sleep(clock, Math.min(wait, deadlineMs - now), this.abort.signal);

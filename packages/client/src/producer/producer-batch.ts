@@ -39,6 +39,7 @@ export class ProducerBatch {
   /** Takes no more records (the halves of a split batch). */
   private sealed = false;
   private _done = false;
+  private doneWaiters: Array<() => void> | null = null;
 
   /** Times the batch went back to the queue after a failed attempt. */
   attempts = 0;
@@ -174,7 +175,7 @@ export class ProducerBatch {
       second.setProducerState(this.producerId, this.producerEpoch, incrementSequence(this.baseSequence, first.recordCount));
     }
     this.allocatedBytes = 0;
-    this._done = true;
+    this.markDone();
     return [first, second];
   }
 
@@ -188,13 +189,26 @@ export class ProducerBatch {
     return true;
   }
 
+  /** Resolves once the batch is done (acknowledged, failed or split); flush() and close() wait on it. */
+  whenDone(): Promise<void> {
+    if (this._done) return Promise.resolve();
+    return new Promise((resolve) => (this.doneWaiters ??= []).push(resolve));
+  }
+
+  private markDone(): void {
+    this._done = true;
+    const waiters = this.doneWaiters;
+    this.doneWaiters = null;
+    if (waiters) for (const w of waiters) w();
+  }
+
   /**
    * Acknowledged at `baseOffset` (-1: unknown, as with acks=0). Settles every record once;
    * returns false if the batch was already done.
    */
   complete(baseOffset: number, logAppendTime: number): boolean {
     if (this._done) return false;
-    this._done = true;
+    this.markDone();
     const { topic, partition } = this.tp;
     for (let i = 0; i < this.deliveries.length; i++) {
       this.deliveries[i]!.resolve({
@@ -210,7 +224,7 @@ export class ProducerBatch {
   /** Failed for good with `err`; returns false if the batch was already done. */
   fail(err: Error): boolean {
     if (this._done) return false;
-    this._done = true;
+    this.markDone();
     for (const d of this.deliveries) d.reject(err);
     return true;
   }

@@ -228,6 +228,7 @@ export class ProducerCore {
     this.inFlightBatches.delete(b);
     this.idempotence?.onSuccess(b, baseOffset);
     if (b.complete(baseOffset, logAppendTime)) this.releaseMemory(b);
+    this.accumulator.batchDone(b);
   }
 
   /**
@@ -239,6 +240,7 @@ export class ProducerCore {
     if (b.isDone) return;
     if (err instanceof KafkaError && err.type === 'MESSAGE_TOO_LARGE' && b.recordCount > 1) {
       const halves = b.split();
+      this.accumulator.batchDone(b);
       this.idempotence?.replaceInflight(b, halves);
       this.accumulator.reenqueue(halves[1]);
       this.accumulator.reenqueue(halves[0]);
@@ -284,6 +286,7 @@ export class ProducerCore {
       this.releaseMemory(b);
       this.metrics.recordsFailed(b.recordCount, nowMs);
     }
+    this.accumulator.batchDone(b);
   }
 
   private releaseMemory(b: ProducerBatch): void {

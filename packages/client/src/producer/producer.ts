@@ -46,8 +46,6 @@ export class Producer {
   /** Per topic: the tail of its blocked sends, which later sends of the topic queue behind. */
   private readonly topicTails = new Map<string, Promise<void>>();
   private blockedBytes = 0;
-  /** Every send() not yet settled (flush and close wait for these). */
-  private readonly pending = new Set<Promise<unknown>>();
   private loopScheduled = false;
   private cancelTimer: (() => void) | null = null;
   private closing: Promise<void> | null = null;
@@ -104,7 +102,6 @@ export class Producer {
     const result = new Promise<RecordMetadata>((resolve, reject) => {
       delivery = { resolve, reject };
     });
-    this.track(result);
 
     const tail = this.topicTails.get(r.topic);
     if (!tail && this.tryAppendNow(r, delivery) === true) return result;
@@ -123,14 +120,6 @@ export class Producer {
       });
     this.topicTails.set(r.topic, next);
     return result;
-  }
-
-  private track(p: Promise<unknown>): void {
-    this.pending.add(p);
-    const done = (): void => {
-      this.pending.delete(p);
-    };
-    p.then(done, done);
   }
 
   private checkRecordSize(size: number): void {
@@ -159,8 +148,8 @@ export class Producer {
   private tryAppendNow(r: SerializedRecord, delivery: RecordDelivery): true | TopicPartition | null {
     const count = this.metadata.cache.partitionCount(r.topic);
     if (count === undefined || count === 0 || (r.partition !== undefined && r.partition >= count)) return null;
-    this.metadata.touchTopic(r.topic);
     const now = this.deps.clock.now();
+    this.metadata.touchTopic(r.topic, now);
     const timestamp = r.timestamp ?? now;
     const acc = this.core.accumulator;
     let tp = this.choosePartition(r);
@@ -283,16 +272,23 @@ export class Producer {
   }
 
   /**
+   * Resolves once every send() made before the call has settled: blocked sends have been placed
+   * (or failed), then every batch then incomplete is acknowledged or failed.
+   */
+  private async settleEarlierSends(): Promise<void> {
+    await Promise.allSettled([...this.topicTails.values()]);
+    await Promise.all(this.core.accumulator.incompleteBatches().map((b) => b.whenDone()));
+  }
+
+  /**
    * Makes every buffered record sendable at once and resolves when every send() made before the
    * call has settled (succeeded or failed; flush itself does not reject for failed records).
    */
   async flush(): Promise<void> {
-    const waiting = [...this.pending];
-    if (waiting.length === 0) return;
     this.core.accumulator.beginFlush();
     this.wake();
     try {
-      await Promise.allSettled(waiting);
+      await this.settleEarlierSends();
     } finally {
       this.core.accumulator.endFlush();
     }
@@ -311,15 +307,12 @@ export class Producer {
     const { clock } = this.deps;
     this.core.accumulator.beginClose();
     this.wake();
-    const waiting = [...this.pending];
-    if (waiting.length > 0) {
-      let cancel = (): void => {};
-      const timedOut = new Promise<void>((resolve) => {
-        if (Number.isFinite(timeoutMs)) cancel = clock.setTimer(Math.max(0, timeoutMs), resolve);
-      });
-      await Promise.race([Promise.allSettled(waiting), timedOut]);
-      cancel();
-    }
+    let cancel = (): void => {};
+    const timedOut = new Promise<void>((resolve) => {
+      if (Number.isFinite(timeoutMs)) cancel = clock.setTimer(Math.max(0, timeoutMs), resolve);
+    });
+    await Promise.race([this.settleEarlierSends(), timedOut]);
+    cancel();
     const forced = new ClientError('CLOSED', 'Producer is closed forcefully: records still pending were failed');
     this.core.failAll(forced, clock.now());
     this.buffer.close(forced);

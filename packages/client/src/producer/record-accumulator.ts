@@ -44,6 +44,8 @@ export class RecordAccumulator {
   private readonly queues = new TopicPartitionMap<ProducerBatch[]>();
   /** Per node: the partition (tpKey) the next drain starts at, so every partition gets its turn. */
   private readonly drainCursor = new Map<number, string>();
+  /** Every batch created and not yet done, queued or in flight (what flush and close wait for). */
+  private readonly incomplete = new Set<ProducerBatch>();
   private flushesInProgress = 0;
   private closing = false;
   private readonly writeLimit: number;
@@ -95,6 +97,7 @@ export class RecordAccumulator {
     const batch = new ProducerBatch({ topic: tp.topic, partition: tp.partition }, nowMs, allocatedBytes, this.writeLimit);
     if (!batch.tryAppend(record, timestamp, delivery)) throw new Error('accumulator: a new batch refused its first record');
     this.deque(tp).push(batch);
+    this.incomplete.add(batch);
     return { appended: true, batch, newBatch: true };
   }
 
@@ -183,12 +186,23 @@ export class RecordAccumulator {
     return result;
   }
 
+  /** The batch is done (acknowledged or failed); it no longer counts as incomplete. */
+  batchDone(batch: ProducerBatch): void {
+    this.incomplete.delete(batch);
+  }
+
+  /** The batches not yet done, at this moment. */
+  incompleteBatches(): ProducerBatch[] {
+    return [...this.incomplete];
+  }
+
   /**
    * Puts a batch back for a retry: in front of the partition's queue, or, when it carries a
    * sequence, at its place among the sequenced batches (Kafka's insertInSequenceOrder), so
    * retries leave in sequence order.
    */
   reenqueue(batch: ProducerBatch): void {
+    if (!batch.isDone) this.incomplete.add(batch);
     const q = this.deque(batch.tp);
     if (!batch.hasSequence) {
       q.unshift(batch);
