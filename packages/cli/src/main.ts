@@ -9,6 +9,7 @@ import { registerCoordinatorShell } from './commands/coordinator-shell.js';
 import { registerLogCommands } from './commands/log.js';
 import { registerPerfCommands } from './commands/perf.js';
 import { registerProduceConsume } from './commands/produce-consume.js';
+import { registerTopicCommands } from './commands/topics.js';
 import { cliVersion } from './version.js';
 
 /** Exit code for bad usage (unknown command, missing argument), as most CLIs do. */
@@ -40,6 +41,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
   registerCoordinatorCommands(parser, ctx);
   registerCoordinatorShell(parser, ctx);
   registerLogCommands(parser, ctx);
+  registerTopicCommands(parser, ctx);
   registerProduceConsume(parser, ctx);
   registerPerfCommands(parser, ctx);
   try {
