@@ -32,7 +32,8 @@
 //
 // THE FOLLOWER CONTRACT (one request per partition in flight; Kafka's fetcher thread):
 //   loop: step = nextFollowerStep(log.leaderEpochCache.epochEntries())
-//     'offset-for-leader-epoch' → send it; the answer (or error) → onOffsetForLeaderEpochAnswer
+//     'offset-for-leader-epoch' → send it; the answer (or error) → onOffsetForLeaderEpochAnswer (with
+//                        the epoch asked about: a duplicate answer from an earlier round is ignored)
 //     'truncate'       → log.truncateTo(offset); log.leaderEpochCache.truncateFromEnd(log.logEndOffset)
 //                        (also when offset >= LEO: an epoch entry without records must go, or
 //                        the next question repeats the last one); then onTruncated
@@ -538,13 +539,16 @@ export class PartitionReplica {
   }
 
   /**
-   * The leader's answer to the OffsetForLeaderEpoch sent under `requestLeaderEpoch` (or its
-   * error). Returns the truncation decided (then the next step is that truncation), or null when
-   * the answer is stale or an error: FENCED_LEADER_EPOCH idles the follower until a new
-   * LeaderAndIsr; other errors leave it to ask again after a backoff.
+   * The leader's answer to the OffsetForLeaderEpoch sent under `requestLeaderEpoch` for
+   * `requestedEpoch` (or its error). Returns the truncation decided (then the next step is that
+   * truncation), or null when the answer is stale (another leader epoch, or a question about
+   * an epoch that is no longer this log's latest: a duplicate from an earlier round) or an
+   * error: FENCED_LEADER_EPOCH idles the follower until a new LeaderAndIsr; other errors leave
+   * it to ask again after a backoff.
    */
   onOffsetForLeaderEpochAnswer(
     requestLeaderEpoch: number,
+    requestedEpoch: number,
     answer: { readonly leaderEpoch: number; readonly endOffset: number } | KafkaError,
     localEntries: readonly EpochEntry[],
   ): TruncationDecision | null {
@@ -553,6 +557,7 @@ export class PartitionReplica {
       if (answer.type === 'FENCED_LEADER_EPOCH') this.phase = 'idle';
       return null;
     }
+    if (requestedEpoch !== latestEpochOf(localEntries)) return null;
     checkEpochEntries(localEntries);
     const decision = truncationDecision({
       localEntries,

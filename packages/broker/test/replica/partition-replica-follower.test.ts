@@ -12,7 +12,7 @@ describe('following a leader', () => {
     expect(expectApplied(r.becomeFollower(state({ leader: 2, leaderEpoch: 3 }), 0))).toEqual({ kind: 'applied', isNewLeaderEpoch: true, assignEpochStart: null });
     expect(r.nextFollowerStep(cache)).toEqual({ kind: 'offset-for-leader-epoch', leaderId: 2, currentLeaderEpoch: 3, requestedEpoch: 2 });
     expect(r.acceptsFetchResponse(3, 12)).toBe(false); // not fetching yet
-    const decision = r.onOffsetForLeaderEpochAnswer(3, { leaderEpoch: 2, endOffset: 10 }, cache);
+    const decision = r.onOffsetForLeaderEpochAnswer(3, 2, { leaderEpoch: 2, endOffset: 10 }, cache);
     expect(decision).toEqual({ offset: 10, complete: true, rule: 'matching-epoch' });
     expect(r.nextFollowerStep(cache)).toEqual({ kind: 'truncate', offset: 10, complete: true });
     expect(r.nextFollowerStep(cache)).toEqual({ kind: 'truncate', offset: 10, complete: true }); // until it is done
@@ -31,15 +31,17 @@ describe('following a leader', () => {
     const r = replica({ logEndOffset: 12, highWatermark: 3 });
     expectApplied(r.becomeFollower(state({ leader: 2, leaderEpoch: 6 }), 0));
     let cache = epochs([0, 0], [2, 5], [4, 8]);
-    expect(r.onOffsetForLeaderEpochAnswer(6, { leaderEpoch: 3, endOffset: 9 }, cache)).toMatchObject({ offset: 8, complete: false });
+    expect(r.onOffsetForLeaderEpochAnswer(6, 4, { leaderEpoch: 3, endOffset: 9 }, cache)).toMatchObject({ offset: 8, complete: false });
     r.onTruncated(8, 0, 1);
     cache = epochs([0, 0], [2, 5]);
     expect(r.state().followerPhase).toBe('truncating');
     expect(r.nextFollowerStep(cache)).toMatchObject({ kind: 'offset-for-leader-epoch', requestedEpoch: 2 });
-    expect(r.onOffsetForLeaderEpochAnswer(6, { leaderEpoch: 1, endOffset: 7 }, cache)).toMatchObject({ offset: 5, complete: false });
+    // A duplicate of the first answer (about epoch 4) arrives late: ignored.
+    expect(r.onOffsetForLeaderEpochAnswer(6, 4, { leaderEpoch: 3, endOffset: 9 }, cache)).toBeNull();
+    expect(r.onOffsetForLeaderEpochAnswer(6, 2, { leaderEpoch: 1, endOffset: 7 }, cache)).toMatchObject({ offset: 5, complete: false });
     r.onTruncated(5, 0, 2);
     cache = epochs([0, 0]);
-    expect(r.onOffsetForLeaderEpochAnswer(6, { leaderEpoch: 0, endOffset: 5 }, cache)).toMatchObject({ offset: 5, complete: true });
+    expect(r.onOffsetForLeaderEpochAnswer(6, 0, { leaderEpoch: 0, endOffset: 5 }, cache)).toMatchObject({ offset: 5, complete: true });
     r.onTruncated(5, 0, 3);
     expect(r.nextFollowerStep(cache)).toMatchObject({ kind: 'fetch', fetchOffset: 5 });
     expect(r.state().highWatermark).toBe(3);
@@ -57,10 +59,10 @@ describe('following a leader', () => {
     const r = replica({ logEndOffset: 4 });
     const cache = epochs([0, 0]);
     expectApplied(r.becomeFollower(state({ leader: 2, leaderEpoch: 3 }), 0));
-    expect(r.onOffsetForLeaderEpochAnswer(2, { leaderEpoch: 0, endOffset: 1 }, cache)).toBeNull(); // asked under epoch 2
-    expect(r.onOffsetForLeaderEpochAnswer(3, new KafkaError('UNKNOWN_LEADER_EPOCH'), cache)).toBeNull();
+    expect(r.onOffsetForLeaderEpochAnswer(2, 0, { leaderEpoch: 0, endOffset: 1 }, cache)).toBeNull(); // asked under epoch 2
+    expect(r.onOffsetForLeaderEpochAnswer(3, 0, new KafkaError('UNKNOWN_LEADER_EPOCH'), cache)).toBeNull();
     expect(r.nextFollowerStep(cache)).toMatchObject({ kind: 'offset-for-leader-epoch' }); // retry after a backoff
-    expect(r.onOffsetForLeaderEpochAnswer(3, new KafkaError('FENCED_LEADER_EPOCH'), cache)).toBeNull();
+    expect(r.onOffsetForLeaderEpochAnswer(3, 0, new KafkaError('FENCED_LEADER_EPOCH'), cache)).toBeNull();
     expect(r.nextFollowerStep(cache)).toBeNull();
     expectApplied(r.becomeFollower(state({ leader: 3, leaderEpoch: 4 }), 1));
     expect(r.nextFollowerStep(cache)).toMatchObject({ kind: 'offset-for-leader-epoch', leaderId: 3, currentLeaderEpoch: 4 });
@@ -71,7 +73,7 @@ describe('following a leader', () => {
     const start = (): ReturnType<typeof replica> => {
       const r = replica({ logEndOffset: 4, highWatermark: 2 });
       expectApplied(r.becomeFollower(state({ leader: 2, leaderEpoch: 1 }), 0));
-      r.onOffsetForLeaderEpochAnswer(1, { leaderEpoch: 0, endOffset: 4 }, cache);
+      r.onOffsetForLeaderEpochAnswer(1, 0, { leaderEpoch: 0, endOffset: 4 }, cache);
       r.onTruncated(4, 0, 0);
       return r;
     };
