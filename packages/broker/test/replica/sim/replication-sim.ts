@@ -594,6 +594,7 @@ export class ReplicationSimulation {
             this.log(`b${b.id} truncates to ${target}: log end ${before} → ${b.log.logEndOffset}`);
           }
           r.onTruncated(b.log.logEndOffset, b.log.logStartOffset, now);
+          this.drain(b);
           break;
         }
         case 'offset-for-leader-epoch':
@@ -672,9 +673,13 @@ export class ReplicationSimulation {
 
   // --- outputs and invariants ----------------------------------------------------------------
 
+  /** After every event at a broker: check its HW, then act on the core's outputs. */
   private drain(b: SimBroker): void {
     const r = b.replica;
-    if (r === null || !r.hasOutputs()) return;
+    if (r === null) return;
+    const s = r.state();
+    this.oracle.observeHighWatermark(b.id, s.highWatermark, s.role === 'leader', b.log);
+    if (!r.hasOutputs()) return;
     const out = r.takeOutputs();
     if (out.highWatermark !== null) this.checkHighWatermarkBacked(b, out.highWatermark);
     if (out.isrChange !== null) {
@@ -703,6 +708,7 @@ export class ReplicationSimulation {
     this.oracle.checkHighWatermarkBacked(b.id, from, hw, b.log, members);
   }
 
+  /** Once a tick: every replica's HW (also those without events), and now and then every acknowledged record. */
   private checkInvariants(): void {
     for (const b of this.brokers.values()) {
       if (!b.up || b.replica === null) continue;
