@@ -97,7 +97,10 @@ export interface TruncationInput {
  */
 export function truncationDecision(input: TruncationInput): TruncationDecision {
   const { localEntries, localLogEndOffset, localHighWatermark, leaderEpoch, leaderEndOffset } = input;
-  checkArgument(isOffset(localLogEndOffset) && isOffset(localHighWatermark), () => `bad local offsets (${localLogEndOffset}, ${localHighWatermark})`);
+  checkArgument(
+    isOffset(localLogEndOffset) && isOffset(localHighWatermark),
+    () => `bad local offsets (${localLogEndOffset}, ${localHighWatermark})`,
+  );
   checkArgument(
     (leaderEpoch === UNDEFINED_EPOCH || isInt32(leaderEpoch)) && (leaderEndOffset === UNDEFINED_EPOCH_OFFSET || isOffset(leaderEndOffset)),
     () => `bad OffsetForLeaderEpoch answer (${leaderEpoch}, ${leaderEndOffset})`,

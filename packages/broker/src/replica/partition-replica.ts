@@ -134,7 +134,12 @@ export type OffsetForLeaderEpochResult =
   | { readonly ok: false; readonly error: KafkaError };
 
 export type FollowerStep =
-  | { readonly kind: 'offset-for-leader-epoch'; readonly leaderId: number; readonly currentLeaderEpoch: number; readonly requestedEpoch: number }
+  | {
+      readonly kind: 'offset-for-leader-epoch';
+      readonly leaderId: number;
+      readonly currentLeaderEpoch: number;
+      readonly requestedEpoch: number;
+    }
   | { readonly kind: 'truncate'; readonly offset: number; readonly complete: boolean }
   | { readonly kind: 'truncate-fully'; readonly startOffset: number }
   | {
@@ -214,7 +219,10 @@ export class PartitionReplica {
     checkArgument(isInt32(options.brokerId), () => `broker id ${String(options.brokerId)} is not an int32 >= 0`);
     checkOffset('log start offset', options.logStartOffset);
     checkOffset('log end offset', options.logEndOffset);
-    checkArgument(options.logStartOffset <= options.logEndOffset, () => `log start ${options.logStartOffset} > log end ${options.logEndOffset}`);
+    checkArgument(
+      options.logStartOffset <= options.logEndOffset,
+      () => `log start ${options.logStartOffset} > log end ${options.logEndOffset}`,
+    );
     checkTime('nowMs', options.nowMs);
     this.brokerId = options.brokerId;
     this.name = options.name ?? 'partition';
@@ -323,7 +331,8 @@ export class PartitionReplica {
     // are in its log, and the high watermark goes on from where it was.
     if (!wasLeader) invariant(this.pending.size === 0, () => `${this.name}: acks=all requests pending on a non-leader`);
     this.afterLeaderChange();
-    return { kind: 'applied', isNewLeaderEpoch: true, assignEpochStart: { epoch: this.leaderEpoch, startOffset: this.leaderEpochStartOffset } };
+    const assignEpochStart = { epoch: this.leaderEpoch, startOffset: this.leaderEpochStartOffset };
+    return { kind: 'applied', isNewLeaderEpoch: true, assignEpochStart };
   }
 
   /**
@@ -385,7 +394,8 @@ export class PartitionReplica {
     if (this.isr.length < this.cfg.minInsyncReplicas) {
       return kafkaError(
         'NOT_ENOUGH_REPLICAS',
-        `${this.name}: the ISR [${this.isr.join(',')}] has ${this.isr.length} replicas, min.insync.replicas is ${this.cfg.minInsyncReplicas}`,
+        `${this.name}: the ISR [${this.isr.join(',')}] has ${this.isr.length} replicas, ` +
+          `min.insync.replicas is ${this.cfg.minInsyncReplicas}`,
       );
     }
     if (this.pending.size >= this.cfg.maxPendingProduces) return this.tooManyPendingError();
@@ -396,7 +406,10 @@ export class PartitionReplica {
   onAppend(newLogEndOffset: number, nowMs: number): void {
     this.now(nowMs);
     checkOffset('log end offset', newLogEndOffset);
-    checkArgument(newLogEndOffset >= this.logEndOffset, () => `${this.name}: log end offset going back from ${this.logEndOffset} to ${newLogEndOffset} (truncation is onTruncated)`);
+    checkArgument(
+      newLogEndOffset >= this.logEndOffset,
+      () => `${this.name}: log end offset going back from ${this.logEndOffset} to ${newLogEndOffset} (truncation is onTruncated)`,
+    );
     this.logEndOffset = newLogEndOffset;
     if (this.role === 'leader') this.maybeAdvanceHighWatermark();
     this.checkInvariants();
@@ -434,23 +447,33 @@ export class PartitionReplica {
    */
   onFollowerFetch(replicaId: number, fetch: FollowerFetch, nowMs: number): FollowerFetchResult {
     const now = this.now(nowMs);
-    const failed = (error: KafkaError): FollowerFetchResult => ({ ok: false, error, logStartOffset: this.logStartOffset, logEndOffset: this.logEndOffset });
+    const failed = (error: KafkaError): FollowerFetchResult => ({
+      ok: false,
+      error,
+      logStartOffset: this.logStartOffset,
+      logEndOffset: this.logEndOffset,
+    });
     if (this.role !== 'leader') return failed(this.notLeaderError());
     const fenced = this.fencingError(fetch.currentLeaderEpoch);
     if (fenced !== null) return failed(fenced);
     const follower = this.followers.get(replicaId);
     if (follower === undefined) {
-      return failed(kafkaError('NOT_LEADER_OR_FOLLOWER', `${this.name}: broker ${String(replicaId)} is not a follower (replicas [${this.replicas.join(',')}])`, this.leaderId, this.leaderEpoch));
+      const message = `${this.name}: broker ${String(replicaId)} is not a follower (replicas [${this.replicas.join(',')}])`;
+      return failed(kafkaError('NOT_LEADER_OR_FOLLOWER', message, this.leaderId, this.leaderEpoch));
     }
     if (!Number.isSafeInteger(fetch.fetchOffset) || fetch.fetchOffset < this.logStartOffset || fetch.fetchOffset > this.logEndOffset) {
-      return failed(kafkaError('OFFSET_OUT_OF_RANGE', `${this.name}: fetch offset ${String(fetch.fetchOffset)} is outside [${this.logStartOffset}, ${this.logEndOffset}]`));
+      const message = `${this.name}: fetch offset ${String(fetch.fetchOffset)} is outside [${this.logStartOffset}, ${this.logEndOffset}]`;
+      return failed(kafkaError('OFFSET_OUT_OF_RANGE', message));
     }
     const followerStart = Number.isSafeInteger(fetch.logStartOffset) && fetch.logStartOffset >= 0 ? fetch.logStartOffset : -1;
     follower.onFetch(fetch.fetchOffset, followerStart, now, this.logEndOffset);
     this.maybeExpandIsr(follower);
     this.maybeAdvanceHighWatermark();
     this.checkInvariants();
-    invariant(this.highWatermark <= this.logEndOffset, () => `${this.name}: sending high watermark ${this.highWatermark} past the log end ${this.logEndOffset}`);
+    invariant(
+      this.highWatermark <= this.logEndOffset,
+      () => `${this.name}: sending high watermark ${this.highWatermark} past the log end ${this.logEndOffset}`,
+    );
     return { ok: true, highWatermark: this.highWatermark, logStartOffset: this.logStartOffset, logEndOffset: this.logEndOffset };
   }
 
@@ -459,7 +482,11 @@ export class PartitionReplica {
    * `localEntries` is this replica's epoch cache, which must already hold the current epoch
    * (assignEpochStart of becomeLeader).
    */
-  answerOffsetForLeaderEpoch(currentLeaderEpoch: number, requestedEpoch: number, localEntries: readonly EpochEntry[]): OffsetForLeaderEpochResult {
+  answerOffsetForLeaderEpoch(
+    currentLeaderEpoch: number,
+    requestedEpoch: number,
+    localEntries: readonly EpochEntry[],
+  ): OffsetForLeaderEpochResult {
     if (this.role !== 'leader') return { ok: false, error: this.notLeaderError() };
     const fenced = this.fencingError(currentLeaderEpoch);
     if (fenced !== null) return { ok: false, error: fenced };
@@ -469,7 +496,9 @@ export class PartitionReplica {
     checkEpochEntries(localEntries);
     checkArgument(
       latestEpochOf(localEntries) === this.leaderEpoch,
-      () => `${this.name}: the epoch cache ends at epoch ${latestEpochOf(localEntries)}, not the leader epoch ${this.leaderEpoch} (assign the epoch start first)`,
+      () =>
+        `${this.name}: the epoch cache ends at epoch ${latestEpochOf(localEntries)}, not the leader epoch ` +
+        `${this.leaderEpoch} (assign the epoch start first)`,
     );
     const [leaderEpoch, endOffset] = endOffsetForEpoch(localEntries, requestedEpoch, this.logEndOffset);
     return { ok: true, leaderEpoch, endOffset };
@@ -479,7 +508,9 @@ export class PartitionReplica {
   tick(nowMs: number): void {
     const now = this.now(nowMs);
     if (this.role !== 'leader') return;
-    for (const p of this.pending.takeExpired(now)) this.outCompleted.push({ id: p.id, requiredOffset: p.requiredOffset, error: this.timedOutError(p.requiredOffset) });
+    for (const p of this.pending.takeExpired(now)) {
+      this.outCompleted.push({ id: p.id, requiredOffset: p.requiredOffset, error: this.timedOutError(p.requiredOffset) });
+    }
     this.maybeShrinkIsr(now);
     this.checkInvariants();
   }
@@ -526,7 +557,12 @@ export class PartitionReplica {
         this.pendingTruncation = { kind: 'truncate', offset: this.highWatermark, complete: true };
         return this.pendingTruncation;
       }
-      return { kind: 'offset-for-leader-epoch', leaderId: this.leaderId, currentLeaderEpoch: this.leaderEpoch, requestedEpoch: latestEpochOf(localEntries) };
+      return {
+        kind: 'offset-for-leader-epoch',
+        leaderId: this.leaderId,
+        currentLeaderEpoch: this.leaderEpoch,
+        requestedEpoch: latestEpochOf(localEntries),
+      };
     }
     return {
       kind: 'fetch',
@@ -552,7 +588,8 @@ export class PartitionReplica {
     answer: { readonly leaderEpoch: number; readonly endOffset: number } | KafkaError,
     localEntries: readonly EpochEntry[],
   ): TruncationDecision | null {
-    if (this.role !== 'follower' || this.phase !== 'truncating' || this.pendingTruncation !== null || requestLeaderEpoch !== this.leaderEpoch) return null;
+    const waiting = this.role === 'follower' && this.phase === 'truncating' && this.pendingTruncation === null;
+    if (!waiting || requestLeaderEpoch !== this.leaderEpoch) return null;
     if (answer instanceof Error) {
       if (answer.type === 'FENCED_LEADER_EPOCH') this.phase = 'idle';
       return null;
@@ -644,7 +681,10 @@ export class PartitionReplica {
     checkOffset('log start offset', logStartOffset);
     checkArgument(logStartOffset <= this.logEndOffset, () => `log start ${logStartOffset} past log end ${this.logEndOffset}`);
     if (this.role === 'leader') {
-      checkArgument(logStartOffset <= this.highWatermark, () => `${this.name}: a leader's log start ${logStartOffset} must not pass its high watermark ${this.highWatermark}`);
+      checkArgument(
+        logStartOffset <= this.highWatermark,
+        () => `${this.name}: a leader's log start ${logStartOffset} must not pass its high watermark ${this.highWatermark}`,
+      );
     }
     this.logStartOffset = logStartOffset;
     if (this.highWatermark < logStartOffset) this.setHighWatermark(logStartOffset);
@@ -666,7 +706,10 @@ export class PartitionReplica {
     if (state.controllerEpoch < this.controllerEpoch) {
       return {
         kind: 'rejected',
-        error: kafkaError('STALE_CONTROLLER_EPOCH', `${this.name}: controller epoch ${state.controllerEpoch} is older than ${this.controllerEpoch}`),
+        error: kafkaError(
+          'STALE_CONTROLLER_EPOCH',
+          `${this.name}: controller epoch ${state.controllerEpoch} is older than ${this.controllerEpoch}`,
+        ),
       };
     }
     if (state.leaderEpoch < this.leaderEpoch || state.partitionEpoch < this.partitionEpoch) {
@@ -674,7 +717,8 @@ export class PartitionReplica {
         kind: 'rejected',
         error: kafkaError(
           'FENCED_LEADER_EPOCH',
-          `${this.name}: leader epoch ${state.leaderEpoch} / partition epoch ${state.partitionEpoch} is older than ${this.leaderEpoch} / ${this.partitionEpoch}`,
+          `${this.name}: leader epoch ${state.leaderEpoch} / partition epoch ${state.partitionEpoch} ` +
+            `is older than ${this.leaderEpoch} / ${this.partitionEpoch}`,
           this.leaderId,
           this.leaderEpoch,
         ),
@@ -688,7 +732,8 @@ export class PartitionReplica {
       kind: 'rejected',
       error: kafkaError(
         'FENCED_LEADER_EPOCH',
-        `${this.name}: cannot ${verb} under leader epoch ${state.leaderEpoch}, which this replica already holds as ${this.role} of leader ${this.leaderId}`,
+        `${this.name}: cannot ${verb} under leader epoch ${state.leaderEpoch}, ` +
+          `which this replica already holds as ${this.role} of leader ${this.leaderId}`,
         this.leaderId,
         this.leaderEpoch,
       ),
@@ -696,9 +741,18 @@ export class PartitionReplica {
   }
 
   private setEpochs(state: PartitionStateInput): void {
-    invariant(state.leaderEpoch > this.leaderEpoch, () => `${this.name}: leader epoch going from ${this.leaderEpoch} to ${state.leaderEpoch}`);
-    invariant(state.partitionEpoch >= this.partitionEpoch, () => `${this.name}: partition epoch going from ${this.partitionEpoch} to ${state.partitionEpoch}`);
-    invariant(state.controllerEpoch >= this.controllerEpoch, () => `${this.name}: controller epoch going from ${this.controllerEpoch} to ${state.controllerEpoch}`);
+    invariant(
+      state.leaderEpoch > this.leaderEpoch,
+      () => `${this.name}: leader epoch going from ${this.leaderEpoch} to ${state.leaderEpoch}`,
+    );
+    invariant(
+      state.partitionEpoch >= this.partitionEpoch,
+      () => `${this.name}: partition epoch going from ${this.partitionEpoch} to ${state.partitionEpoch}`,
+    );
+    invariant(
+      state.controllerEpoch >= this.controllerEpoch,
+      () => `${this.name}: controller epoch going from ${this.controllerEpoch} to ${state.controllerEpoch}`,
+    );
     this.leaderEpoch = state.leaderEpoch;
     this.partitionEpoch = state.partitionEpoch;
     this.controllerEpoch = state.controllerEpoch;
@@ -706,7 +760,10 @@ export class PartitionReplica {
 
   /** Same leader epoch, newer partition epoch: the written state is the truth, take it whole. */
   private adoptIsr(state: PartitionStateInput, now: number): void {
-    invariant(state.partitionEpoch > this.partitionEpoch, () => `${this.name}: partition epoch going from ${this.partitionEpoch} to ${state.partitionEpoch}`);
+    invariant(
+      state.partitionEpoch > this.partitionEpoch,
+      () => `${this.name}: partition epoch going from ${this.partitionEpoch} to ${state.partitionEpoch}`,
+    );
     this.partitionEpoch = state.partitionEpoch;
     this.replicas = [...state.replicas];
     this.isr = [...state.isr];
@@ -734,7 +791,8 @@ export class PartitionReplica {
     this.isrChangeBlocked = false;
     this.leaderEpochStartOffset = -1;
     if (!wasLeader) return;
-    const error = kafkaError('NOT_LEADER_OR_FOLLOWER', `${this.name}: broker ${this.brokerId} is no longer the leader`, newLeaderId, this.leaderEpoch);
+    const message = `${this.name}: broker ${this.brokerId} is no longer the leader`;
+    const error = kafkaError('NOT_LEADER_OR_FOLLOWER', message, newLeaderId, this.leaderEpoch);
     for (const p of this.pending.takeAll()) this.outCompleted.push({ id: p.id, requiredOffset: p.requiredOffset, error });
   }
 
@@ -758,7 +816,10 @@ export class PartitionReplica {
   private setHighWatermark(hw: number): void {
     if (hw === this.highWatermark) return;
     invariant(hw <= this.logEndOffset, () => `${this.name}: high watermark ${hw} past the log end ${this.logEndOffset}`);
-    invariant(this.role !== 'leader' || hw > this.highWatermark, () => `${this.name}: a leader's high watermark going back from ${this.highWatermark} to ${hw}`);
+    invariant(
+      this.role !== 'leader' || hw > this.highWatermark,
+      () => `${this.name}: a leader's high watermark going back from ${this.highWatermark} to ${hw}`,
+    );
     this.highWatermark = hw;
     this.outHighWatermark = hw;
   }
@@ -804,7 +865,10 @@ export class PartitionReplica {
 
   private propose(kind: 'expand' | 'shrink', changed: number[], isr: number[]): void {
     invariant(this.pendingIsr === null, () => `${this.name}: a second ISR change while one is in flight`);
-    invariant(isr.includes(this.brokerId) && isr.every((id) => this.replicas.includes(id)), () => `${this.name}: proposed ISR [${isr.join(',')}] is not valid`);
+    invariant(
+      isr.includes(this.brokerId) && isr.every((id) => this.replicas.includes(id)),
+      () => `${this.name}: proposed ISR [${isr.join(',')}] is not valid`,
+    );
     const proposal: IsrChangeProposal = {
       id: this.nextIsrProposalId++,
       kind,
@@ -824,18 +888,23 @@ export class PartitionReplica {
 
   private fencingError(currentLeaderEpoch: number): KafkaError | null {
     if (currentLeaderEpoch === -1) return null;
-    if (!isInt32(currentLeaderEpoch)) return kafkaError('INVALID_REQUEST', `current leader epoch ${String(currentLeaderEpoch)} is not an int32`);
+    if (!isInt32(currentLeaderEpoch)) {
+      return kafkaError('INVALID_REQUEST', `current leader epoch ${String(currentLeaderEpoch)} is not an int32`);
+    }
     if (currentLeaderEpoch < this.leaderEpoch) {
-      return kafkaError('FENCED_LEADER_EPOCH', `${this.name}: leader epoch ${currentLeaderEpoch} is older than ${this.leaderEpoch}`, this.leaderId, this.leaderEpoch);
+      const message = `${this.name}: leader epoch ${currentLeaderEpoch} is older than ${this.leaderEpoch}`;
+      return kafkaError('FENCED_LEADER_EPOCH', message, this.leaderId, this.leaderEpoch);
     }
     if (currentLeaderEpoch > this.leaderEpoch) {
-      return kafkaError('UNKNOWN_LEADER_EPOCH', `${this.name}: leader epoch ${currentLeaderEpoch} is newer than ${this.leaderEpoch}`, this.leaderId, this.leaderEpoch);
+      const message = `${this.name}: leader epoch ${currentLeaderEpoch} is newer than ${this.leaderEpoch}`;
+      return kafkaError('UNKNOWN_LEADER_EPOCH', message, this.leaderId, this.leaderEpoch);
     }
     return null;
   }
 
   private notLeaderError(): KafkaError {
-    return kafkaError('NOT_LEADER_OR_FOLLOWER', `${this.name}: broker ${this.brokerId} is not the leader (${this.role})`, this.leaderId, this.leaderEpoch);
+    const message = `${this.name}: broker ${this.brokerId} is not the leader (${this.role})`;
+    return kafkaError('NOT_LEADER_OR_FOLLOWER', message, this.leaderId, this.leaderEpoch);
   }
 
   private timedOutError(requiredOffset: number): KafkaError {
@@ -843,7 +912,8 @@ export class PartitionReplica {
   }
 
   private tooManyPendingError(): KafkaError {
-    return kafkaError('REQUEST_TIMED_OUT', `${this.name}: ${this.pending.size} acks=all requests already wait for replication (maxPendingProduces)`);
+    const message = `${this.name}: ${this.pending.size} acks=all requests already wait for replication (maxPendingProduces)`;
+    return kafkaError('REQUEST_TIMED_OUT', message);
   }
 
   /** Invariants that hold after every input (asserted again where they are relied on). */
@@ -853,9 +923,21 @@ export class PartitionReplica {
       () => `${this.name}: offsets out of order: log start ${this.logStartOffset}, HW ${this.highWatermark}, LEO ${this.logEndOffset}`,
     );
     if (this.role !== 'leader') return;
-    invariant(this.isr.includes(this.brokerId), () => `${this.name}: the leader ${this.brokerId} is not in its ISR [${this.isr.join(',')}]`);
-    invariant(this.maximalIsr.every((id) => this.replicas.includes(id)), () => `${this.name}: ISR [${this.maximalIsr.join(',')}] not within replicas [${this.replicas.join(',')}]`);
-    invariant(this.isr.every((id) => this.maximalIsr.includes(id)), () => `${this.name}: maximal ISR [${this.maximalIsr.join(',')}] lacks members of [${this.isr.join(',')}]`);
-    invariant(this.leaderEpochStartOffset >= 0 && this.leaderEpochStartOffset <= this.logEndOffset, () => `${this.name}: epoch start ${this.leaderEpochStartOffset} outside the log`);
+    invariant(
+      this.isr.includes(this.brokerId),
+      () => `${this.name}: the leader ${this.brokerId} is not in its ISR [${this.isr.join(',')}]`,
+    );
+    invariant(
+      this.maximalIsr.every((id) => this.replicas.includes(id)),
+      () => `${this.name}: ISR [${this.maximalIsr.join(',')}] not within replicas [${this.replicas.join(',')}]`,
+    );
+    invariant(
+      this.isr.every((id) => this.maximalIsr.includes(id)),
+      () => `${this.name}: maximal ISR [${this.maximalIsr.join(',')}] lacks members of [${this.isr.join(',')}]`,
+    );
+    invariant(
+      this.leaderEpochStartOffset >= 0 && this.leaderEpochStartOffset <= this.logEndOffset,
+      () => `${this.name}: epoch start ${this.leaderEpochStartOffset} outside the log`,
+    );
   }
 }

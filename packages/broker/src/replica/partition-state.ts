@@ -34,9 +34,12 @@ export function partitionStateProblem(state: PartitionStateInput, self: number, 
   if (state === null || typeof state !== 'object') return 'partition state is not an object';
   const { leader, leaderEpoch, partitionEpoch, controllerEpoch, isr, replicas } = state;
   if (!isInt32(leaderEpoch) || !isInt32(partitionEpoch) || !isInt32(controllerEpoch)) {
-    return `epochs must be int32 >= 0 (leader ${String(leaderEpoch)}, partition ${String(partitionEpoch)}, controller ${String(controllerEpoch)})`;
+    const epochs = `leader ${String(leaderEpoch)}, partition ${String(partitionEpoch)}, controller ${String(controllerEpoch)}`;
+    return `epochs must be int32 >= 0 (${epochs})`;
   }
-  if (!distinctBrokerIds(replicas) || replicas.length === 0) return `replicas ${JSON.stringify(replicas)} must be distinct broker ids, at least one`;
+  if (!distinctBrokerIds(replicas) || replicas.length === 0) {
+    return `replicas ${JSON.stringify(replicas)} must be distinct broker ids, at least one`;
+  }
   if (!distinctBrokerIds(isr)) return `isr ${JSON.stringify(isr)} must be distinct broker ids`;
   const notAssigned = isr.filter((id) => !replicas.includes(id));
   if (notAssigned.length > 0) return `isr members ${notAssigned.join(',')} are not among the replicas [${replicas.join(',')}]`;

@@ -95,7 +95,8 @@ export function isNextSequence(last: number, next: number): boolean {
 /** The producer fields of a batch header, or null for a batch without a producer id (or a malformed one). */
 export function producerBatchOf(h: ProducerBatchHeader): ProducerBatch | null {
   if (h.producerId === NO_PRODUCER_ID || h.producerId < 0n) return null;
-  if (!isInt32(h.baseSequence) || !isInt32(h.lastOffsetDelta) || !(h.producerEpoch >= 0 && h.producerEpoch <= MAX_PRODUCER_EPOCH)) return null;
+  if (!isInt32(h.baseSequence) || !isInt32(h.lastOffsetDelta)) return null;
+  if (!(h.producerEpoch >= 0 && h.producerEpoch <= MAX_PRODUCER_EPOCH)) return null;
   return {
     producerId: h.producerId,
     producerEpoch: h.producerEpoch,
@@ -160,7 +161,9 @@ export class ProducerStateManager {
     if (!Number.isInteger(producerEpoch) || producerEpoch < 0 || producerEpoch > MAX_PRODUCER_EPOCH) {
       return invalid(`producer ${producerId}: epoch ${String(producerEpoch)} is not an int16 >= 0`);
     }
-    if (!isInt32(firstSeq) || !isInt32(lastSeq)) return invalid(`producer ${producerId}: sequences ${String(firstSeq)}..${String(lastSeq)} are not int32 >= 0`);
+    if (!isInt32(firstSeq) || !isInt32(lastSeq)) {
+      return invalid(`producer ${producerId}: sequences ${String(firstSeq)}..${String(lastSeq)} are not int32 >= 0`);
+    }
     const e = this.producers.get(producerId);
     if (e === undefined) {
       if (firstSeq === 0) return { kind: 'append' };
@@ -176,15 +179,19 @@ export class ProducerStateManager {
       if (firstSeq === 0) return { kind: 'append' };
       return rejected(
         'OUT_OF_ORDER_SEQUENCE_NUMBER',
-        `producer ${producerId}: the new epoch ${producerEpoch} must start at sequence 0, not ${firstSeq} (current epoch ${e.producerEpoch})`,
+        `producer ${producerId}: the new epoch ${producerEpoch} must start at sequence 0, ` +
+          `not ${firstSeq} (current epoch ${e.producerEpoch})`,
       );
     }
     for (const b of e.batches) {
-      if (b.firstSeq === firstSeq && b.lastSeq === lastSeq) return { kind: 'duplicate', firstOffset: b.firstOffset, lastOffset: b.lastOffset };
+      if (b.firstSeq === firstSeq && b.lastSeq === lastSeq) {
+        return { kind: 'duplicate', firstOffset: b.firstOffset, lastOffset: b.lastOffset };
+      }
     }
     const last = e.batches[e.batches.length - 1]!.lastSeq;
     if (!isNextSequence(last, firstSeq)) {
-      return rejected('OUT_OF_ORDER_SEQUENCE_NUMBER', `producer ${producerId}: sequence ${firstSeq} does not follow ${last} (epoch ${producerEpoch})`);
+      const message = `producer ${producerId}: sequence ${firstSeq} does not follow ${last} (epoch ${producerEpoch})`;
+      return rejected('OUT_OF_ORDER_SEQUENCE_NUMBER', message);
     }
     return { kind: 'append' };
   }
@@ -194,12 +201,18 @@ export class ProducerStateManager {
    * batch a replay reads. No rules are applied here: the log is the truth.
    */
   update(batch: ProducerBatch): void {
-    checkArgument(typeof batch.producerId === 'bigint' && batch.producerId >= 0n, () => `producer id ${String(batch.producerId)} is not >= 0`);
+    checkArgument(
+      typeof batch.producerId === 'bigint' && batch.producerId >= 0n,
+      () => `producer id ${String(batch.producerId)} is not >= 0`,
+    );
     checkArgument(
       Number.isInteger(batch.producerEpoch) && batch.producerEpoch >= 0 && batch.producerEpoch <= MAX_PRODUCER_EPOCH,
       () => `producer epoch ${String(batch.producerEpoch)} is not an int16 >= 0`,
     );
-    checkArgument(isInt32(batch.firstSeq) && isInt32(batch.lastSeq), () => `sequences ${String(batch.firstSeq)}..${String(batch.lastSeq)} are not int32 >= 0`);
+    checkArgument(
+      isInt32(batch.firstSeq) && isInt32(batch.lastSeq),
+      () => `sequences ${String(batch.firstSeq)}..${String(batch.lastSeq)} are not int32 >= 0`,
+    );
     checkOffset('first offset', batch.firstOffset);
     checkOffset('last offset', batch.lastOffset);
     checkArgument(batch.lastOffset >= batch.firstOffset, () => `last offset ${batch.lastOffset} is before the first ${batch.firstOffset}`);
@@ -214,7 +227,8 @@ export class ProducerStateManager {
       e.producerEpoch = batch.producerEpoch;
       e.batches = [];
     }
-    e.batches.push({ firstSeq: batch.firstSeq, lastSeq: batch.lastSeq, firstOffset: batch.firstOffset, lastOffset: batch.lastOffset, timestampMs: batch.timestampMs });
+    const { firstSeq, lastSeq, firstOffset, lastOffset, timestampMs } = batch;
+    e.batches.push({ firstSeq, lastSeq, firstOffset, lastOffset, timestampMs });
     if (e.batches.length > BATCHES_RETAINED_PER_PRODUCER) e.batches.shift();
     e.lastTimestampMs = batch.timestampMs;
   }
@@ -256,14 +270,20 @@ export class ProducerStateManager {
 }
 
 /** Producer state rebuilt from the batch headers of a log, oldest first; producers expired by `nowMs` are dropped. */
-export function rebuildProducerState(headers: Iterable<ProducerBatchHeader>, nowMs: number, config: Partial<ProducerStateConfig> = {}): ProducerStateManager {
+export function rebuildProducerState(
+  headers: Iterable<ProducerBatchHeader>,
+  nowMs: number,
+  config: Partial<ProducerStateConfig> = {},
+): ProducerStateManager {
   const state = new ProducerStateManager(config);
   for (const h of headers) state.replay(h);
   state.removeExpired(nowMs);
   return state;
 }
 
-function rejected(type: 'UNKNOWN_PRODUCER_ID' | 'INVALID_PRODUCER_EPOCH' | 'OUT_OF_ORDER_SEQUENCE_NUMBER', message: string): ProducerCheckResult {
+type ProducerErrorName = 'UNKNOWN_PRODUCER_ID' | 'INVALID_PRODUCER_EPOCH' | 'OUT_OF_ORDER_SEQUENCE_NUMBER';
+
+function rejected(type: ProducerErrorName, message: string): ProducerCheckResult {
   return { kind: 'rejected', error: kafkaError(type, message) };
 }
 

@@ -221,7 +221,20 @@ export class ReplicationSimulation {
       detectTicks: 2 + floor(r() * 20),
     };
     for (const id of BROKERS) {
-      this.brokers.set(id, { id, log: new SimLog(), up: true, incarnation: 0, replica: null, restartAtTick: 0, lostPower: false, lastPowerLossTick: -1_000, lastLeaderHw: 0, hwCheckpoint: 0, inflight: null, waits: new Map() });
+      this.brokers.set(id, {
+        id,
+        log: new SimLog(),
+        up: true,
+        incarnation: 0,
+        replica: null,
+        restartAtTick: 0,
+        lostPower: false,
+        lastPowerLossTick: -1_000,
+        lastLeaderHw: 0,
+        hwCheckpoint: 0,
+        inflight: null,
+        waits: new Map(),
+      });
     }
   }
 
@@ -334,7 +347,10 @@ export class ReplicationSimulation {
   private describe(): string {
     const parts = [...this.brokers.values()].map((b) => {
       const s = b.replica?.state();
-      return `b${b.id}${b.up ? '' : '(down)'} ${s?.role ?? '-'} epoch ${s?.leaderEpoch ?? '-'} leo ${b.log.logEndOffset} hw ${s?.highWatermark ?? '-'} isr [${s?.isr.join(',') ?? ''}] phase ${s?.followerPhase ?? '-'}`;
+      return (
+        `b${b.id}${b.up ? '' : '(down)'} ${s?.role ?? '-'} epoch ${s?.leaderEpoch ?? '-'} leo ${b.log.logEndOffset} ` +
+        `hw ${s?.highWatermark ?? '-'} isr [${s?.isr.join(',') ?? ''}] phase ${s?.followerPhase ?? '-'}`
+      );
     });
     return `znode ${JSON.stringify(this.znode)}; ${parts.join('; ')}; probe ${JSON.stringify(this.healProbe)}`;
   }
@@ -423,10 +439,12 @@ export class ReplicationSimulation {
       const candidate = BROKERS.find((r) => r !== id && this.controllerLive.has(r) && z.isr.includes(r));
       if (candidate !== undefined) {
         this.stats.leaderElections++;
-        this.writeZnode({ leader: candidate, leaderEpoch: z.leaderEpoch + 1, isr: z.isr.filter((r) => r !== id && this.controllerLive.has(r)) }, `b${id} failed, elect b${candidate}`);
+        const isr = z.isr.filter((r) => r !== id && this.controllerLive.has(r));
+        this.writeZnode({ leader: candidate, leaderEpoch: z.leaderEpoch + 1, isr }, `b${id} failed, elect b${candidate}`);
       } else {
         const rest = z.isr.filter((r) => r !== id);
-        this.writeZnode({ leader: NO_LEADER, leaderEpoch: z.leaderEpoch + 1, isr: rest.length > 0 ? rest : [id] }, `b${id} failed, no ISR member left to lead`);
+        const isr = rest.length > 0 ? rest : [id];
+        this.writeZnode({ leader: NO_LEADER, leaderEpoch: z.leaderEpoch + 1, isr }, `b${id} failed, no ISR member left to lead`);
       }
     } else if (z.isr.includes(id) && z.isr.length > 1) {
       this.writeZnode({ leader: z.leader, leaderEpoch: z.leaderEpoch + 1, isr: z.isr.filter((r) => r !== id) }, `b${id} failed, out of the ISR`);
@@ -441,7 +459,8 @@ export class ReplicationSimulation {
     const z = this.znode;
     if (z.leader === NO_LEADER && z.isr.includes(id)) {
       this.stats.leaderElections++;
-      this.writeZnode({ leader: id, leaderEpoch: z.leaderEpoch + 1, isr: z.isr.filter((r) => this.controllerLive.has(r)) }, `b${id} is back, elect it`);
+      const isr = z.isr.filter((r) => this.controllerLive.has(r));
+      this.writeZnode({ leader: id, leaderEpoch: z.leaderEpoch + 1, isr }, `b${id} is back, elect it`);
     } else {
       this.sendState(id);
     }
@@ -462,14 +481,16 @@ export class ReplicationSimulation {
   private applyIsrChange(from: number, fromIncarnation: number, p: IsrChangeProposal): void {
     let committedVersion: number | null = null;
     if (this.znode.version === p.expectedPartitionEpoch) {
-      this.znode = { leader: p.leader, leaderEpoch: p.leaderEpoch, isr: [...p.isr], controllerEpoch: p.controllerEpoch, version: this.znode.version + 1 };
+      const version = this.znode.version + 1;
+      this.znode = { leader: p.leader, leaderEpoch: p.leaderEpoch, isr: [...p.isr], controllerEpoch: p.controllerEpoch, version };
       committedVersion = this.znode.version;
       if (p.kind === 'shrink') this.stats.isrShrinks++;
       else this.stats.isrExpansions++;
       this.log(`coordinator: b${from} ${p.kind} ISR → ${JSON.stringify(this.znode)}`);
     } else {
       this.stats.rejectedIsrChanges++;
-      this.log(`coordinator: b${from} ${p.kind} ISR [${p.isr.join(',')}] rejected (version ${this.znode.version}, expected ${p.expectedPartitionEpoch})`);
+      const why = `version ${this.znode.version}, expected ${p.expectedPartitionEpoch}`;
+      this.log(`coordinator: b${from} ${p.kind} ISR [${p.isr.join(',')}] rejected (${why})`);
     }
     const b = this.brokers.get(from)!;
     if (b.incarnation === fromIncarnation) this.send(0, from, { kind: 'cas-result', proposalId: p.id, committedVersion }, false);
@@ -513,18 +534,26 @@ export class ReplicationSimulation {
         break;
       case 'reread': {
         const z = msg.state;
-        const state = { leader: z.leader, leaderEpoch: z.leaderEpoch, partitionEpoch: z.version, controllerEpoch: z.controllerEpoch, isr: z.isr, replicas: [...BROKERS] };
+        const state: PartitionStateInput = {
+          leader: z.leader,
+          leaderEpoch: z.leaderEpoch,
+          partitionEpoch: z.version,
+          controllerEpoch: z.controllerEpoch,
+          isr: z.isr,
+          replicas: [...BROKERS],
+        };
         this.applyState(b, state, now, 're-read');
         break;
       }
       case 'fetch': {
         const epochForFencing = this.mutation === 'no-fetch-fencing' ? -1 : msg.leaderEpoch;
         const result = r.onFollowerFetch(env.from, { fetchOffset: msg.fetchOffset, currentLeaderEpoch: epochForFencing, logStartOffset: 0 }, now);
+        const request = { kind: 'fetch-response', leaderEpoch: msg.leaderEpoch, fetchOffset: msg.fetchOffset } as const;
         if (result.ok) {
           const batches = b.log.read(msg.fetchOffset, msg.maxBatches);
-          this.send(b.id, env.from, { kind: 'fetch-response', leaderEpoch: msg.leaderEpoch, fetchOffset: msg.fetchOffset, ok: true, batches, highWatermark: result.highWatermark }, true);
+          this.send(b.id, env.from, { ...request, ok: true, batches, highWatermark: result.highWatermark }, true);
         } else {
-          this.send(b.id, env.from, { kind: 'fetch-response', leaderEpoch: msg.leaderEpoch, fetchOffset: msg.fetchOffset, ok: false, error: result.error, leaderLogStartOffset: result.logStartOffset }, true);
+          this.send(b.id, env.from, { ...request, ok: false, error: result.error, leaderLogStartOffset: result.logStartOffset }, true);
         }
         break;
       }
@@ -607,7 +636,8 @@ export class ReplicationSimulation {
           break;
         case 'fetch':
           b.inflight = { sentAtTick: this.tick, leaderEpoch: step.currentLeaderEpoch };
-          this.send(b.id, step.leaderId, { kind: 'fetch', leaderEpoch: step.currentLeaderEpoch, fetchOffset: step.fetchOffset, maxBatches: 1 + floor(this.random() * 4) }, true);
+          const maxBatches = 1 + floor(this.random() * 4);
+          this.send(b.id, step.leaderId, { kind: 'fetch', leaderEpoch: step.currentLeaderEpoch, fetchOffset: step.fetchOffset, maxBatches }, true);
           break;
       }
     }
@@ -665,7 +695,9 @@ export class ReplicationSimulation {
       if (this.healProbe.state === 'written' && this.healProbe.value === value) this.healProbe = { state: 'acked' };
       for (const o of this.brokers.values()) {
         const s = o.replica?.state();
-        if (o.up && s?.role === 'leader' && s.leaderEpoch > epoch) this.oracle.checkHolds(o.id, s.leaderEpoch, o.log, a, 'acknowledged while a newer leader sits');
+        if (o.up && s?.role === 'leader' && s.leaderEpoch > epoch) {
+          this.oracle.checkHolds(o.id, s.leaderEpoch, o.log, a, 'acknowledged while a newer leader sits');
+        }
       }
     });
     this.log(`ack b${b.id} epoch ${epoch} offsets ${w.baseOffset}..${w.baseOffset + w.values.length - 1}`);
@@ -684,7 +716,8 @@ export class ReplicationSimulation {
     if (out.highWatermark !== null) this.checkHighWatermarkBacked(b, out.highWatermark);
     if (out.isrChange !== null) {
       // The compare-and-set travels to the coordinator and is applied there later.
-      this.casQueue.push({ atTick: this.tick + 1 + floor(this.random() * this.profile.maxDelayTicks), from: b.id, incarnation: b.incarnation, proposal: out.isrChange });
+      const atTick = this.tick + 1 + floor(this.random() * this.profile.maxDelayTicks);
+      this.casQueue.push({ atTick, from: b.id, incarnation: b.incarnation, proposal: out.isrChange });
     }
     for (const c of out.completedProduces) {
       const w = b.waits.get(c.id);

@@ -118,7 +118,8 @@ export class Oracle {
       }
       this.committed[offset] = value;
     } else if (committed !== value) {
-      throw new InvariantViolation('CommittedPrefixAgreement', `broker ${brokerId} holds ${value} at offset ${offset} below its HW; ${committed} was committed there`);
+      const detail = `broker ${brokerId} holds ${value} at offset ${offset} below its HW; ${committed} was committed there`;
+      throw new InvariantViolation('CommittedPrefixAgreement', detail);
     }
   }
 
@@ -130,7 +131,8 @@ export class Oracle {
         if (held !== leaderLog.valueAt(o)) {
           throw new InvariantViolation(
             'HighWatermarkBackedByIsr',
-            `leader ${leaderId} moved its HW to ${to}, but ISR member ${m.id} holds ${held ?? 'nothing'} at offset ${o} where the leader has ${leaderLog.valueAt(o)}`,
+            `leader ${leaderId} moved its HW to ${to}, but ISR member ${m.id} holds ${held ?? 'nothing'} at offset ${o} ` +
+              `where the leader has ${leaderLog.valueAt(o)}`,
           );
         }
       }

@@ -109,10 +109,9 @@ export class SimLog {
    */
   truncateTo(offset: number): number {
     if (offset < this.logEndOffset) {
-      while (this.batches.length > 0 && this.batches[this.batches.length - 1]!.baseOffset + this.batches[this.batches.length - 1]!.values.length > offset) {
-        this.batches.pop();
-      }
-      const end = this.batches.length === 0 ? 0 : this.batches[this.batches.length - 1]!.baseOffset + this.batches[this.batches.length - 1]!.values.length;
+      const endOf = (b: SimBatch): number => b.baseOffset + b.values.length;
+      while (this.batches.length > 0 && endOf(this.batches[this.batches.length - 1]!) > offset) this.batches.pop();
+      const end = this.batches.length === 0 ? 0 : endOf(this.batches[this.batches.length - 1]!);
       this.values.length = end;
       this.epochs.length = end;
       this.flushedUpTo = Math.min(this.flushedUpTo, end);
