@@ -40,12 +40,12 @@
 //     'truncate-fully' → log.truncateFullyAndStartAt(startOffset); then onTruncated
 //     'fetch'          → send it; on the response: if acceptsFetchResponse(epoch, fetchOffset),
 //                        append the batches as they are, onAppend(LEO), onLeaderHighWatermark(hw);
-//                        on an error: onFetchError
+//                        on an error: onFetchError (with the leader's log start and end)
 //     null             → nothing to do (not a follower, no leader, or fenced: await LeaderAndIsr)
 // A follower truncates by leader epoch before it fetches, every time its leader epoch changes.
 
 import type { KafkaError } from '@samsa/client';
-import { checkArgument, checkOffset, checkTime, invariant, isInt32, kafkaError } from './errors.js';
+import { checkArgument, checkOffset, checkTime, invariant, isInt32, isOffset, kafkaError } from './errors.js';
 import { FollowerProgress, type FollowerProgressView } from './follower-progress.js';
 import { type EpochEntry, UNDEFINED_EPOCH } from '@samsa/log';
 import {
@@ -649,19 +649,30 @@ export class PartitionReplica {
   }
 
   /**
-   * A fetch sent under (`requestLeaderEpoch`, `fetchOffset`) failed. FENCED_LEADER_EPOCH: idle
-   * until a new LeaderAndIsr. OFFSET_OUT_OF_RANGE: below the leader's log start, start over at
-   * `leaderLogStartOffset`; otherwise truncate by epoch again. Others: retry after a backoff.
+   * A fetch sent under (`requestLeaderEpoch`, `fetchOffset`) failed; `leader` holds the offsets
+   * the leader sent with the error (FollowerFetchResult). FENCED_LEADER_EPOCH: idle until a new
+   * LeaderAndIsr. OFFSET_OUT_OF_RANGE below the leader's log start: start over there; past the
+   * leader's log end (only after an unclean election or a leader that lost records): cut to its
+   * end, then truncate by epoch again; otherwise truncate by epoch again. Others: retry after a
+   * backoff.
    */
-  onFetchError(requestLeaderEpoch: number, fetchOffset: number, error: KafkaError, leaderLogStartOffset: number): void {
+  onFetchError(
+    requestLeaderEpoch: number,
+    fetchOffset: number,
+    error: KafkaError,
+    leader: { readonly logStartOffset: number; readonly logEndOffset: number },
+  ): void {
     if (!this.acceptsFetchResponse(requestLeaderEpoch, fetchOffset)) return;
     if (error.type === 'FENCED_LEADER_EPOCH') {
       this.phase = 'idle';
     } else if (error.type === 'OFFSET_OUT_OF_RANGE') {
-      if (Number.isSafeInteger(leaderLogStartOffset) && leaderLogStartOffset > fetchOffset) {
-        this.pendingTruncation = { kind: 'truncate-fully', startOffset: leaderLogStartOffset };
+      if (isOffset(leader.logStartOffset) && leader.logStartOffset > fetchOffset) {
+        this.pendingTruncation = { kind: 'truncate-fully', startOffset: leader.logStartOffset };
       } else {
         this.phase = 'truncating';
+        if (isOffset(leader.logEndOffset) && leader.logEndOffset < fetchOffset) {
+          this.pendingTruncation = { kind: 'truncate', offset: leader.logEndOffset, complete: false };
+        }
       }
     }
   }

@@ -68,7 +68,7 @@ describe('following a leader', () => {
     expect(r.nextFollowerStep(cache)).toMatchObject({ kind: 'offset-for-leader-epoch', leaderId: 3, currentLeaderEpoch: 4 });
   });
 
-  test('fetch errors: fenced idles, out of range below the leader start restarts the log there, above it truncates by epoch again', () => {
+  test('fetch errors: fenced idles; out of range below the leader start restarts there, past its end cuts there, else truncates by epoch', () => {
     const cache = epochs([0, 0]);
     const start = (): ReturnType<typeof replica> => {
       const r = replica({ logEndOffset: 4, highWatermark: 2 });
@@ -77,25 +77,32 @@ describe('following a leader', () => {
       r.onTruncated(4, 0, 0);
       return r;
     };
+    const leaderOffsets = (logStartOffset: number, logEndOffset: number) => ({ logStartOffset, logEndOffset });
     const fenced = start();
-    fenced.onFetchError(0, 4, new KafkaError('FENCED_LEADER_EPOCH'), 0); // a stale response: ignored
+    fenced.onFetchError(0, 4, new KafkaError('FENCED_LEADER_EPOCH'), leaderOffsets(0, 9)); // a stale response: ignored
     expect(fenced.nextFollowerStep(cache)).toMatchObject({ kind: 'fetch' });
-    fenced.onFetchError(1, 4, new KafkaError('FENCED_LEADER_EPOCH'), 0);
+    fenced.onFetchError(1, 4, new KafkaError('FENCED_LEADER_EPOCH'), leaderOffsets(0, 9));
     expect(fenced.nextFollowerStep(cache)).toBeNull();
 
     const behind = start();
-    behind.onFetchError(1, 4, new KafkaError('OFFSET_OUT_OF_RANGE'), 50);
+    behind.onFetchError(1, 4, new KafkaError('OFFSET_OUT_OF_RANGE'), leaderOffsets(50, 60));
     expect(behind.nextFollowerStep(cache)).toEqual({ kind: 'truncate-fully', startOffset: 50 });
     expect(() => behind.onTruncated(4, 0, 1)).toThrow(/asked for 50/);
     behind.onTruncated(50, 50, 1);
     expect(behind.state()).toMatchObject({ logStartOffset: 50, logEndOffset: 50, highWatermark: 50, followerPhase: 'fetching' });
 
     const ahead = start();
-    ahead.onFetchError(1, 4, new KafkaError('OFFSET_OUT_OF_RANGE'), 0);
-    expect(ahead.nextFollowerStep(cache)).toMatchObject({ kind: 'offset-for-leader-epoch' });
+    ahead.onFetchError(1, 4, new KafkaError('OFFSET_OUT_OF_RANGE'), leaderOffsets(0, 3));
+    expect(ahead.nextFollowerStep(cache)).toEqual({ kind: 'truncate', offset: 3, complete: false });
+    ahead.onTruncated(3, 0, 1);
+    expect(ahead.nextFollowerStep(cache)).toMatchObject({ kind: 'offset-for-leader-epoch', requestedEpoch: 0 });
+
+    const inRange = start();
+    inRange.onFetchError(1, 4, new KafkaError('OFFSET_OUT_OF_RANGE'), leaderOffsets(0, 9));
+    expect(inRange.nextFollowerStep(cache)).toMatchObject({ kind: 'offset-for-leader-epoch' });
 
     const busy = start();
-    busy.onFetchError(1, 4, new KafkaError('NOT_LEADER_OR_FOLLOWER'), 0);
+    busy.onFetchError(1, 4, new KafkaError('NOT_LEADER_OR_FOLLOWER'), leaderOffsets(0, 9));
     expect(busy.nextFollowerStep(cache)).toMatchObject({ kind: 'fetch' });
   });
 

@@ -113,7 +113,15 @@ interface ZnodeState {
 type Message =
   | { kind: 'fetch'; leaderEpoch: number; fetchOffset: number; maxBatches: number }
   | { kind: 'fetch-response'; leaderEpoch: number; fetchOffset: number; ok: true; batches: SimBatch[]; highWatermark: number }
-  | { kind: 'fetch-response'; leaderEpoch: number; fetchOffset: number; ok: false; error: KafkaError; leaderLogStartOffset: number }
+  | {
+      kind: 'fetch-response';
+      leaderEpoch: number;
+      fetchOffset: number;
+      ok: false;
+      error: KafkaError;
+      leaderLogStartOffset: number;
+      leaderLogEndOffset: number;
+    }
   | { kind: 'ofle'; leaderEpoch: number; requestedEpoch: number }
   | { kind: 'ofle-response'; leaderEpoch: number; requestedEpoch: number; answer: { leaderEpoch: number; endOffset: number } | KafkaError }
   | { kind: 'leader-and-isr'; state: PartitionStateInput }
@@ -553,7 +561,8 @@ export class ReplicationSimulation {
           const batches = b.log.read(msg.fetchOffset, msg.maxBatches);
           this.send(b.id, env.from, { ...request, ok: true, batches, highWatermark: result.highWatermark }, true);
         } else {
-          this.send(b.id, env.from, { ...request, ok: false, error: result.error, leaderLogStartOffset: result.logStartOffset }, true);
+          const offsets = { leaderLogStartOffset: result.logStartOffset, leaderLogEndOffset: result.logEndOffset };
+          this.send(b.id, env.from, { ...request, ok: false, error: result.error, ...offsets }, true);
         }
         break;
       }
@@ -565,7 +574,7 @@ export class ReplicationSimulation {
           r.onAppend(b.log.logEndOffset, now);
           r.onLeaderHighWatermark(msg.highWatermark, now);
         } else {
-          r.onFetchError(msg.leaderEpoch, msg.fetchOffset, msg.error, msg.leaderLogStartOffset);
+          r.onFetchError(msg.leaderEpoch, msg.fetchOffset, msg.error, { logStartOffset: msg.leaderLogStartOffset, logEndOffset: msg.leaderLogEndOffset });
         }
         break;
       case 'ofle': {
