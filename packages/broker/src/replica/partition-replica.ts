@@ -650,19 +650,20 @@ export class PartitionReplica {
 
   /**
    * A fetch sent under (`requestLeaderEpoch`, `fetchOffset`) failed; `leader` holds the offsets
-   * the leader sent with the error (FollowerFetchResult). FENCED_LEADER_EPOCH: idle until a new
-   * LeaderAndIsr. OFFSET_OUT_OF_RANGE below the leader's log start: start over there; past the
-   * leader's log end (only after an unclean election or a leader that lost records): cut to its
-   * end, then truncate by epoch again; otherwise truncate by epoch again. Others: retry after a
-   * backoff.
+   * the leader sent with the error (FollowerFetchResult), or only its log start offset.
+   * FENCED_LEADER_EPOCH: idle until a new LeaderAndIsr. OFFSET_OUT_OF_RANGE below the leader's
+   * log start: start over there; past the leader's log end (only after an unclean election or a
+   * leader that lost records; known only when the end is given): cut to that end, then truncate
+   * by epoch again; otherwise truncate by epoch again. Others: retry after a backoff.
    */
   onFetchError(
     requestLeaderEpoch: number,
     fetchOffset: number,
     error: KafkaError,
-    leader: { readonly logStartOffset: number; readonly logEndOffset: number },
+    leader: { readonly logStartOffset: number; readonly logEndOffset: number } | number,
   ): void {
     if (!this.acceptsFetchResponse(requestLeaderEpoch, fetchOffset)) return;
+    if (typeof leader === 'number') leader = { logStartOffset: leader, logEndOffset: -1 };
     if (error.type === 'FENCED_LEADER_EPOCH') {
       this.phase = 'idle';
     } else if (error.type === 'OFFSET_OUT_OF_RANGE') {

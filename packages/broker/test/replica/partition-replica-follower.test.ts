@@ -97,6 +97,10 @@ describe('following a leader', () => {
     ahead.onTruncated(3, 0, 1);
     expect(ahead.nextFollowerStep(cache)).toMatchObject({ kind: 'offset-for-leader-epoch', requestedEpoch: 0 });
 
+    const startOnly = start(); // only the leader's log start: truncate by epoch again
+    startOnly.onFetchError(1, 4, new KafkaError('OFFSET_OUT_OF_RANGE'), 0);
+    expect(startOnly.nextFollowerStep(cache)).toMatchObject({ kind: 'offset-for-leader-epoch' });
+
     const inRange = start();
     inRange.onFetchError(1, 4, new KafkaError('OFFSET_OUT_OF_RANGE'), leaderOffsets(0, 9));
     expect(inRange.nextFollowerStep(cache)).toMatchObject({ kind: 'offset-for-leader-epoch' });
