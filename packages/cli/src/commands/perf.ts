@@ -53,7 +53,7 @@ export function registerPerfCommands(y: Argv, ctx: CliContext): void {
             .option('num-records', { type: 'number', demandOption: true })
             .option('record-size', { type: 'number', default: 100 })
             .option('throughput', { type: 'number', default: -1, describe: 'records/s to aim for; -1: as fast as possible' })
-            .option('acks', { choices: ['all', '-1', '0', '1'] as const, default: 'all' as const })
+            .option('acks', { type: 'string', choices: ['all', '-1', '0', '1'], default: 'all' })
             .option('batch-size', { type: 'number', default: 16_384 })
             .option('linger-ms', { type: 'number', default: 5 })
             .option('compression', { choices: ['none', 'gzip'] as const, default: 'none' as const })
@@ -78,7 +78,20 @@ export function registerPerfCommands(y: Argv, ctx: CliContext): void {
           let windowStart = started;
           let windowCount = 0;
           let windowLatency = new LatencyStats(10_000);
-          const inFlight = new Set<Promise<void>>();
+          // Bounded in-flight sends; a waiter (not Promise.race over thousands of promises) resumes the loop.
+          const MAX_IN_FLIGHT = 20_000;
+          let inFlight = 0;
+          let resumeLoop: (() => void) | null = null;
+          let allDone: (() => void) | null = null;
+          const settled = (): void => {
+            inFlight--;
+            if (resumeLoop && inFlight < MAX_IN_FLIGHT / 2) {
+              const r = resumeLoop;
+              resumeLoop = null;
+              r();
+            }
+            if (allDone && inFlight === 0) allDone();
+          };
           try {
             for (let i = 0; i < n; i++) {
               if (throughput > 0) {
@@ -87,22 +100,23 @@ export function registerPerfCommands(y: Argv, ctx: CliContext): void {
                 if (wait > 1) await new Promise((r) => setTimeout(r, wait));
               }
               const sentAt = performance.now();
-              const p: Promise<void> = producer.send({ topic: args.topic as string, value }).then(
+              inFlight++;
+              producer.send({ topic: args.topic as string, value }).then(
                 () => {
                   const ms = performance.now() - sentAt;
                   latency.add(ms);
                   windowLatency.add(ms);
                   acked++;
                   windowCount++;
+                  settled();
                 },
                 (err: unknown) => {
                   errors++;
                   firstError ??= err;
+                  settled();
                 },
               );
-              inFlight.add(p);
-              void p.finally(() => inFlight.delete(p));
-              if (inFlight.size >= 50_000) await Promise.race(inFlight);
+              if (inFlight >= MAX_IN_FLIGHT) await new Promise<void>((r) => (resumeLoop = r));
               const now = performance.now();
               if (!args.json && now - windowStart >= PROGRESS_MS) {
                 const secs = (now - windowStart) / 1000;
@@ -115,7 +129,7 @@ export function registerPerfCommands(y: Argv, ctx: CliContext): void {
                 windowLatency = new LatencyStats(10_000);
               }
             }
-            await Promise.all(inFlight);
+            if (inFlight > 0) await new Promise<void>((r) => (allDone = r));
             await producer.flush();
           } finally {
             await producer.close({ timeoutMs: 10_000 }).catch(() => {});
