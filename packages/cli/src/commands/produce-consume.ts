@@ -15,7 +15,7 @@ export function registerProduceConsume(y: Argv, ctx: CliContext): void {
       withBootstrap(cmd)
         .positional('topic', { type: 'string', demandOption: true })
         .option('key-separator', { type: 'string', describe: 'split each line into key and value at the first occurrence' })
-        .option('acks', { choices: ['all', '-1', '0', '1'] as const, default: 'all' as const })
+        .option('acks', { type: 'string', choices: ['all', '-1', '0', '1'], default: 'all' })
         .option('partition', { type: 'number', describe: 'send every record to this partition' })
         .option('compression', { choices: ['none', 'gzip'] as const, default: 'none' as const })
         .option('print-offsets', { type: 'boolean', default: false, describe: 'print partition and offset of each record' }),
