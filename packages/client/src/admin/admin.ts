@@ -144,6 +144,9 @@ export class Admin {
   ): Promise<Map<string, R>> {
     const results = new Map<string, R>();
     let pending = items;
+    // An item error that retryOn refuses ends the call as it is: thrown inside the attempt, the
+    // retry policy would retry it again whenever Kafka calls it retriable (UNKNOWN_TOPIC_OR_PARTITION).
+    let terminal: KafkaError | undefined;
     await retryUntil(
       {
         clock: this.deps.clock,
@@ -167,7 +170,10 @@ export class Admin {
             results.set(key(item), o.result);
             continue;
           }
-          if (!retryOn(o.error)) throw named(o.error, describe(item));
+          if (!retryOn(o.error)) {
+            terminal = named(o.error, describe(item));
+            return;
+          }
           again.push(item);
           retryError = named(o.error, describe(item));
         }
@@ -175,6 +181,7 @@ export class Admin {
         if (retryError) throw retryError;
       },
     );
+    if (terminal) throw terminal;
     return results;
   }
 
