@@ -3,7 +3,7 @@
 
 import { createInterface } from 'node:readline';
 import type { Argv } from 'yargs';
-import { Consumer, Producer, type TopicPartition } from '@samsa/client';
+import { Consumer, KafkaError, Producer, type TopicPartition } from '@samsa/client';
 import type { CliContext } from '../context.js';
 import { bootstrapServers, reportClientError, topicPartitions, withBootstrap } from './bootstrap.js';
 
@@ -99,11 +99,17 @@ export function registerProduceConsume(y: Argv, ctx: CliContext): void {
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
       try {
+        // Checked also with --partition: the consumer alone would wait quietly for a topic that is not there.
+        const known = await topicPartitions(bootstrapServers(args), topic);
         let partitions: TopicPartition[];
         if (args.partition !== undefined) {
-          partitions = [{ topic, partition: args.partition as number }];
+          const partition = args.partition as number;
+          if (!known.includes(partition)) {
+            throw new KafkaError('UNKNOWN_TOPIC_OR_PARTITION', `topic ${topic} has no partition ${partition} (it has ${known.length})`);
+          }
+          partitions = [{ topic, partition }];
         } else {
-          partitions = (await topicPartitions(bootstrapServers(args), topic)).map((partition) => ({ topic, partition }));
+          partitions = known.map((partition) => ({ topic, partition }));
         }
         consumer.assign(partitions);
         if (args.offset !== undefined) consumer.seek(partitions[0]!, args.offset as number);
