@@ -159,4 +159,29 @@ describe('coordinator ensemble (3 processes)', () => {
     expect((await direct.get('/bulk/k599')).data.toString()).toBe('v599');
     expect((await direct.children('/bulk')).children).toHaveLength(600);
   });
+
+  test('a persistent watch survives the death of its member: every change arrives once, in commit order', async () => {
+    await cluster.waitForCoordinatorLeader([1, 2, 3]);
+    const watcher = await client();
+    const memberId = [1, 2, 3].find((id) => cluster.coordinatorAddress(id) === watcher.currentAddress)!;
+    const writer = await client(cluster.coordinatorAddresses.filter((a) => a !== watcher.currentAddress));
+    await writer.ensurePath('/watched');
+    // A linearizable read through the watcher's member: it has applied the create before the
+    // watch is registered there (watches start from the member's applied index, as in ZooKeeper).
+    expect(await watcher.exists('/watched')).not.toBeNull();
+    const seen: { path: string; index: number }[] = [];
+    const h = watcher.watch('/watched', { persistent: true, recursive: true }, (ev) => {
+      if (ev.type === 'created') seen.push({ path: ev.path, index: ev.index });
+    });
+    await h.ready;
+    for (let i = 0; i < 20; i++) await writer.create(`/watched/a${i}`);
+    await cluster.kill(`coordinator-${memberId}`);
+    for (let i = 0; i < 20; i++) await writer.create(`/watched/b${i}`);
+    const expected = [...Array.from({ length: 20 }, (_, i) => `/watched/a${i}`), ...Array.from({ length: 20 }, (_, i) => `/watched/b${i}`)];
+    expect(await waitFor(() => seen.length >= expected.length, 30_000)).toBe(true);
+    expect(seen.map((e) => e.path)).toEqual(expected);
+    const indexes = seen.map((e) => e.index);
+    expect([...indexes].sort((a, b) => a - b)).toEqual(indexes);
+    await cluster.restart(`coordinator-${memberId}`);
+  });
 });

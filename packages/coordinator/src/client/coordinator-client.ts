@@ -135,6 +135,8 @@ export class CoordinatorClient extends EventEmitter {
   /** Highest commit index whose events were all delivered: where a resumed stream starts. */
   private completeIndex = 0;
   private deliveringIndex = 0;
+  /** Events already handed out at deliveringIndex (watch id, type, path). */
+  private readonly deliveredAtIndex = new Set<string>();
 
   private constructor(options: CoordinatorClientOptions) {
     super();
@@ -439,22 +441,33 @@ export class CoordinatorClient extends EventEmitter {
     };
     stream.on('error', lost);
     stream.on('end', lost);
-    stream.write({ resume: { afterIndex: this.completeIndex, watches: [...this.watches.values()].map((w) => w.spec) } });
+    // Watches registered on an earlier stream resume from the last index delivered completely
+    // (the member replays what they missed); watches never registered yet are simply added.
+    const registered = [...this.watches.values()].filter((w) => w.acked);
+    const fresh = [...this.watches.values()].filter((w) => !w.acked);
+    if (registered.length > 0) stream.write({ resume: { afterIndex: this.completeIndex, watches: registered.map((w) => w.spec) } });
+    for (const w of fresh) stream.write({ add: w.spec });
   }
 
   private onWatchEvent(ev: WireWatchEvent): void {
     if (ev.added) {
-      const targets = ev.watchId ? [this.watches.get(ev.watchId)] : [...this.watches.values()];
-      for (const w of targets) {
+      if (ev.watchId) {
+        const w = this.watches.get(ev.watchId);
         if (w && !w.acked) {
           w.acked = true;
           w.resolveReady();
         }
       }
-      if (!ev.watchId && ev.index > this.completeIndex && this.completeIndex === 0) this.completeIndex = ev.index;
+      // Everything up to the index the member registered at has already come down this stream.
+      if (ev.index > this.deliveringIndex) {
+        this.deliveredAtIndex.clear();
+        this.deliveringIndex = ev.index;
+      }
+      this.completeIndex = Math.max(this.completeIndex, ev.index);
       return;
     }
     if (ev.progress) {
+      if (ev.index > this.deliveringIndex) this.deliveredAtIndex.clear();
       this.completeIndex = Math.max(this.completeIndex, ev.index);
       this.deliveringIndex = Math.max(this.deliveringIndex, ev.index);
       return;
@@ -463,14 +476,23 @@ export class CoordinatorClient extends EventEmitter {
       // RESYNC_REQUIRED: the member cannot replay from where we were; everything watched must be re-read.
       this.completeIndex = ev.index;
       this.deliveringIndex = ev.index;
+      this.deliveredAtIndex.clear();
       for (const w of this.watches.values()) w.listener({ type: 'resync', path: w.spec.path, index: ev.index });
       for (const [id, w] of this.watches) if (w.oneShot) this.watches.delete(id);
       return;
     }
-    if (ev.index > this.deliveringIndex) {
+    // A resumed stream replays from the last index delivered completely, so events of the
+    // index that was being delivered when the old stream broke may come again: drop those.
+    const key = `${ev.watchId}\u0000${ev.type}\u0000${ev.path}`;
+    if (ev.index < this.deliveringIndex) return;
+    if (ev.index === this.deliveringIndex) {
+      if (this.deliveredAtIndex.has(key)) return;
+    } else {
       this.completeIndex = this.deliveringIndex;
       this.deliveringIndex = ev.index;
+      this.deliveredAtIndex.clear();
     }
+    if (this.deliveredAtIndex.size < 100_000) this.deliveredAtIndex.add(key);
     const w = this.watches.get(ev.watchId);
     if (!w) return;
     if (w.oneShot) this.watches.delete(ev.watchId);

@@ -298,8 +298,10 @@ export function coordinatorServiceHandlers(ctx: ClientServiceContext): grpc.Unty
           return;
         }
         for (const s of specs) remember(s.id, s.spec);
-        send({ added: true, watchId: 0, index: node.watches.lastIndex });
+        // Replayed events first, then the acknowledgement: it tells the client that everything
+        // up to this member's applied index has now come down the stream.
         notify(notes);
+        send({ added: true, watchId: 0, index: node.watches.lastIndex });
       };
 
       call.on('data', (req: WireWatchRequest) => {
