@@ -10,14 +10,12 @@ import {
   type OffsetForLeaderEpochRequest, type OffsetForLeaderEpochResponse, type PartitionError, type PartitionState,
   type ProduceRequest, type ProduceResponse, type StopReplicaRequest, type StopReplicaResponse,
 } from '@samsa/client';
-import { CoordinatorError, type CoordinatorClient, type Logger } from '@samsa/coordinator';
+import type { CoordinatorClient, Logger } from '@samsa/coordinator';
 import { BATCH_HEADER_SIZE, readBatchHeader } from '@samsa/log';
-import type { IsrChangeProposal } from '../replica/index.js';
-import {
-  decodePartitionState, encodeIsrChangeNotification, encodePartitionState, partitionStatePath, ZK,
-} from '../controller/znodes.js';
 import type { BrokerConfig } from './broker-config.js';
 import { DelayedOperations } from './delayed-operations.js';
+import { IsrChangeWriter } from './isr-change-writer.js';
+import type { RetryPauseLimits } from './retry-pause.js';
 import type { LogManager } from './log-manager.js';
 import type { MetadataCache } from './metadata-cache.js';
 import { kafkaErrorFromLog, Partition } from './partition.js';
@@ -36,6 +34,8 @@ export interface ReplicaManagerOptions {
   logger: Logger;
   metrics?: BrokerMetrics;
   clock?: () => number;
+  /** Back-off between retries of ISR writes and notifications (default 50 ms doubling to 1 s). */
+  isrWriteRetry?: RetryPauseLimits;
 }
 
 const EARLIEST = -2;
@@ -57,7 +57,7 @@ export class ReplicaManager {
   /** Follower partitions' fetching is driven from here; set by the broker (ReplicaFetcherManager). */
   onFollowerChange: ((p: Partition, leaderId: number | null) => void) | null = null;
   private readonly produceWaiters = new Map<string, (error: KafkaError | null) => void>();
-  private readonly isrWrites = new Set<string>();
+  private readonly isrWriter: IsrChangeWriter;
   private readonly sequenceWaiters = new Map<string, Set<{ resolve(): void; timer: NodeJS.Timeout }>>();
   private tickTimer: NodeJS.Timeout | null = null;
   private checkpointTimer: NodeJS.Timeout | null = null;
@@ -67,6 +67,16 @@ export class ReplicaManager {
 
   constructor(private readonly o: ReplicaManagerOptions) {
     this.clock = o.clock ?? Date.now;
+    this.isrWriter = new IsrChangeWriter({
+      zk: o.zk, metadata: o.metadata, logger: o.logger, metrics: o.metrics, clock: this.clock, retry: o.isrWriteRetry,
+      hosts: (p) => !this.stopped && this.partitions.get(p.key) === p,
+      afterSettled: (p) => this.drain(p),
+    });
+  }
+
+  /** ISR writes not yet settled, and committed changes the controller is still to be notified of. */
+  isrWriteBacklog(): { writing: number; notifications: number } {
+    return { writing: this.isrWriter.writing, notifications: this.isrWriter.notificationBacklog };
   }
 
   start(): void {
@@ -123,68 +133,7 @@ export class ReplicaManager {
         waiter(c.error);
       }
     }
-    if (out.isrChange) void this.writeIsrChange(p, out.isrChange);
-  }
-
-  /** THE ISR CONTRACT of the core: compare-and-set on the state znode, then report. */
-  private async writeIsrChange(p: Partition, proposal: IsrChangeProposal): Promise<void> {
-    const path = partitionStatePath(p.topic, p.partition);
-    const body = encodePartitionState({
-      leader: proposal.leader, leaderEpoch: proposal.leaderEpoch, isr: [...proposal.isr], controllerEpoch: proposal.controllerEpoch,
-    });
-    this.isrWrites.add(p.key);
-    try {
-      const zk = this.o.zk();
-      let newVersion: number | null = null;
-      try {
-        newVersion = (await zk.set(path, body, proposal.expectedPartitionEpoch)).version;
-      } catch (e) {
-        if (e instanceof CoordinatorError && e.code === 'BAD_VERSION') {
-          p.replica.onIsrChangeRejected(proposal.id, this.clock());
-          await this.rereadState(p);
-          return;
-        }
-        // Unknown outcome: the znode says what happened.
-        const { data, stat } = await zk.get(path);
-        const now = decodePartitionState(p.topic, p.partition, data);
-        if (stat.version === proposal.expectedPartitionEpoch + 1 && now.isr.join() === proposal.isr.join() && now.leaderEpoch === proposal.leaderEpoch) {
-          newVersion = stat.version;
-        } else {
-          p.replica.onIsrChangeRejected(proposal.id, this.clock());
-          await this.rereadState(p);
-          return;
-        }
-      }
-      p.replica.onIsrChangeCommitted(proposal.id, newVersion, this.clock());
-      this.o.metrics?.isrChange(proposal.kind);
-      this.o.logger.info('ISR changed', { topic: p.topic, partition: p.partition, isr: proposal.isr, kind: proposal.kind });
-      const state = this.o.metadata.partition(p.topic, p.partition);
-      if (state) this.o.metadata.updatePartitions([{ ...state, isr: [...proposal.isr], partitionEpoch: newVersion }]);
-      await zk.ensurePath(ZK.isrChangeNotification);
-      await zk.create(`${ZK.isrChangeNotification}/isr_change_`, encodeIsrChangeNotification([{ topic: p.topic, partition: p.partition }]), {
-        mode: 'persistent_sequential',
-      });
-    } catch (e) {
-      this.o.logger.warn('ISR change write failed; will propose again', { topic: p.topic, partition: p.partition, error: e });
-      try {
-        p.replica.onIsrChangeRejected(proposal.id, this.clock());
-      } catch {
-        // already settled
-      }
-    } finally {
-      this.isrWrites.delete(p.key);
-      this.drain(p);
-    }
-  }
-
-  /** After a failed compare-and-set: adopt the znode's state (a newer partition epoch). */
-  private async rereadState(p: Partition): Promise<void> {
-    const { data, stat } = await this.o.zk().get(partitionStatePath(p.topic, p.partition));
-    const s = decodePartitionState(p.topic, p.partition, data);
-    const view = p.replica.state();
-    if (s.leader === this.o.brokerId && s.leaderEpoch === view.leaderEpoch) {
-      p.makeLeader({ ...s, partitionEpoch: stat.version, replicas: view.replicas });
-    }
+    if (out.isrChange) this.isrWriter.write(p, out.isrChange);
   }
 
   // ---- controller requests ------------------------------------------------------------------
@@ -567,8 +516,7 @@ export class ReplicaManager {
       this.produceWaiters.delete(key);
       waiter(new KafkaError('NOT_LEADER_OR_FOLLOWER', 'broker shutting down'));
     }
-    // Let in-flight ISR writes finish (bounded), so the state znode is not left half-decided.
-    const deadline = Date.now() + 2_000;
-    while (this.isrWrites.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    // Let ISR writes in flight settle (bounded); their retries end now.
+    await this.isrWriter.stop(2_000);
   }
 }
