@@ -29,6 +29,11 @@ export class ControllerContext {
   /** topic → version of /brokers/topics/<topic> (compare-and-set when partitions are added). */
   private readonly topicVersions = new Map<string, number>();
   readonly topicsToBeDeleted = new Set<string>();
+  /**
+   * Partitions (partitionKey) with a replica on a broker that failed, whose leader epoch has not
+   * moved on since: the partition state machine bumps it (bumpLeaderEpoch), then drops the key.
+   */
+  readonly partitionsToFence = new Set<string>();
 
   constructor(
     readonly epoch: number,
@@ -55,6 +60,11 @@ export class ControllerContext {
     return [...this.liveBrokers.values()]
       .sort((a, b) => a.id - b.id)
       .map((b) => ({ id: b.id, host: b.host, port: b.port, rack: b.rack ?? '' }));
+  }
+
+  /** A broker failed (or restarted): every partition it holds a replica of is to get a new leader epoch. */
+  noteBrokerFailure(brokerId: number): void {
+    for (const p of this.partitionsOnBroker(brokerId)) if (p.state !== null) this.partitionsToFence.add(partitionKey(p.topic, p.partition));
   }
 
   // ---- topics and partitions -----------------------------------------------------------------
@@ -99,6 +109,7 @@ export class ControllerContext {
   }
 
   removeTopic(topic: string): void {
+    for (const p of this.topics.get(topic)?.keys() ?? []) this.partitionsToFence.delete(partitionKey(topic, p));
     this.topics.delete(topic);
     this.topicVersions.delete(topic);
     this.topicsToBeDeleted.delete(topic);

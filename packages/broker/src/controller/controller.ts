@@ -612,15 +612,18 @@ export class Controller extends EventEmitter {
     if (dead.length + added.length + bounced.length + moved.length === 0) return;
     this.logger.info('brokers changed', { dead, added, bounced: bounced.map((b) => b.id), moved: moved.map((b) => b.id) });
 
-    // Failure first: dead and restarted brokers lose their leaderships and ISR places.
+    // Failure first: dead and restarted brokers lose their leaderships and ISR places, and every
+    // partition they hold a replica of gets a new leader epoch (see bumpLeaderEpoch).
     for (const id of dead) {
       ctx.liveBrokers.delete(id);
       ctx.shuttingDownBrokers.delete(id);
+      ctx.noteBrokerFailure(id);
       s.channel.removeBroker(id);
     }
     for (const old of bounced) {
       ctx.liveBrokers.delete(old.id);
       ctx.shuttingDownBrokers.delete(old.id);
+      ctx.noteBrokerFailure(old.id);
       s.channel.removeBroker(old.id);
     }
     if (dead.length + bounced.length > 0) {

@@ -100,6 +100,19 @@ export function removeReplicasFromIsr(current: LeaderAndIsr, replicas: Iterable<
 }
 
 /**
+ * The same leader and ISR under the next leader epoch, for a partition with a replica on a
+ * broker that failed outside the ISR (Kafka's KIP-903 race, closed here without broker epochs in
+ * Fetch): a fetch that broker sent just before it lost power can reach the leader after the
+ * restart, still under the current epoch, and get it added to the ISR without the records it
+ * lost. A new epoch fences that fetch, and the restarted broker truncates by epoch first.
+ * null: no leader (nothing to fence; the next election moves the epoch on anyway).
+ */
+export function bumpLeaderEpoch(current: LeaderAndIsr, controllerEpoch: number): LeaderAndIsr | null {
+  if (current.leader === NO_LEADER) return null;
+  return nextLeaderAndIsr(current, current.leader, current.isr, controllerEpoch);
+}
+
+/**
  * A new partition's first state: the first live replica leads, the live replicas are the ISR,
  * leader epoch 0. null: no replica is live (the partition waits for one).
  */

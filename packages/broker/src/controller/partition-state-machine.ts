@@ -7,15 +7,17 @@
 //
 // reconcile() is the idempotent "make it right" pass every controller event ends with: new
 // partitions get their first state, partitions without a live leader get one if any replica may
-// lead, and brokers that are gone leave the ISRs. Being derived from the context alone, it also
-// finishes work an earlier event left half done.
+// lead, brokers that are gone leave the ISRs, and partitions with a replica on a failed broker
+// get a new leader epoch even where it was not in the ISR. Being derived from the context alone,
+// it also finishes work an earlier event left half done.
 
 import type { Logger } from '@samsa/coordinator';
 import type { ControllerConfig, ControllerLimits } from './controller-config.js';
-import type { ControllerContext, PartitionView } from './controller-context.js';
+import { parsePartitionKey, partitionKey, type ControllerContext, type PartitionView } from './controller-context.js';
 import { ControllerMovedError } from './controller-errors.js';
 import type { ControllerStore, Fence, StateCreation, StateUpdate } from './controller-store.js';
 import {
+  bumpLeaderEpoch,
   initialLeaderAndIsr,
   nextLeaderAndIsr,
   offlinePartitionLeaderElection,
@@ -133,10 +135,12 @@ export class PartitionStateMachine {
 
   /**
    * Offline partitions get a leader (offline election, unclean where the topic or the broker
-   * default allows it); brokers that are no longer registered leave the ISRs.
+   * default allows it); brokers that are no longer registered leave the ISRs; partitions with a
+   * replica on a failed broker (ctx.partitionsToFence) get a new leader epoch in any case.
    */
   async electOfflineAndShrinkIsrs(s: ActiveController, batch: ControllerRequestBatch): Promise<UpdateOutcome> {
     const ctx = s.context;
+    this.forgetUnfenceable(ctx);
     const targets: TopicPartitionRef[] = [];
     const offlineTopics = new Set<string>();
     for (const view of ctx.allPartitions()) {
@@ -144,7 +148,9 @@ export class PartitionStateMachine {
       const offline = ctx.isOffline(view);
       if (offline) offlineTopics.add(view.topic);
       const gone = [...view.state.isr, view.state.leader].some((id) => id >= 0 && !ctx.liveBrokers.has(id));
-      if (offline || gone) targets.push({ topic: view.topic, partition: view.partition });
+      if (offline || gone || ctx.partitionsToFence.has(partitionKey(view.topic, view.partition))) {
+        targets.push({ topic: view.topic, partition: view.partition });
+      }
     }
     if (targets.length === 0) return { changed: [], unresolved: [] };
     const unclean = new Map<string, boolean>();
@@ -174,13 +180,30 @@ export class PartitionStateMachine {
         }
       }
       const gone = [...st.isr, st.leader].filter((id) => id >= 0 && !ctx.liveBrokers.has(id));
-      return removeReplicasFromIsr(st, gone, ctx.epoch);
+      const shrunk = removeReplicasFromIsr(st, gone, ctx.epoch);
+      if (shrunk !== null || !ctx.partitionsToFence.has(partitionKey(view.topic, view.partition))) return shrunk;
+      return bumpLeaderEpoch(st, ctx.epoch);
     });
+    // Fenced now (or nothing to fence); contended ones are tried again by the next reconcile. An
+    // update that throws leaves every key: the retry may bump some epochs twice, which is harmless.
+    const unresolved = new Set(outcome.unresolved.map((tp) => partitionKey(tp.topic, tp.partition)));
+    for (const tp of targets) {
+      const key = partitionKey(tp.topic, tp.partition);
+      if (!unresolved.has(key)) ctx.partitionsToFence.delete(key);
+    }
     for (const tp of outcome.changed) {
       const st = ctx.partition(tp.topic, tp.partition)?.state;
       if (st && st.leader < 0) this.logger.warn('partition is offline: no eligible replica can lead', { ...tp, isr: st.isr });
     }
     return outcome;
+  }
+
+  /** Partitions to fence that vanished, lost their state or are being deleted: nothing to fence. */
+  private forgetUnfenceable(ctx: ControllerContext): void {
+    for (const key of [...ctx.partitionsToFence]) {
+      const { topic, partition } = parsePartitionKey(key);
+      if (!ctx.partition(topic, partition)?.state || ctx.isQueuedForDeletion(topic)) ctx.partitionsToFence.delete(key);
+    }
   }
 
   async reconcile(s: ActiveController, batch: ControllerRequestBatch): Promise<void> {

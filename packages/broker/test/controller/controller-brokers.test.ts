@@ -157,6 +157,54 @@ describe('controller: brokers dying and coming back', () => {
     expect(h.channel.of('updateMetadata', 2).at(-1)!.request.liveBrokers.map((b) => b.id)).toEqual([1, 2, 3]);
   });
 
+  test('a broker outside the ISR dies: its partitions keep leader and ISR but move to a new leader epoch (KIP-903: fences fetches it sent before dying); other partitions are untouched', async () => {
+    const controller = await cluster();
+    await h.addBroker(4);
+    const [r] = await controller.createTopics([{ name: 'elsewhere', assignments: [{ partition: 0, replicas: [2, 4] }] }]);
+    expect(r!.error).toBeNull();
+    await h.leaderChangesIsr('t', 0, [2]); // leader 2 dropped broker 3 from the ISR
+    await eventually(async () => (await h.state('t', 0))?.isr.join() === '2', 't-0 ISR is [2]');
+    await controller.whenIdle();
+    h.channel.clear();
+
+    await h.killBroker(3);
+    await eventually(async () => (await h.state('t', 0))?.leader_epoch === 1, 't-0 leader epoch bumped');
+    expect(await h.state('t', 0)).toMatchObject({ leader: 2, leader_epoch: 1, isr: [2], controller_epoch: 1, version: 2 });
+    expect(await h.state('t', 1)).toMatchObject({ leader: 2, leader_epoch: 1, isr: [2] }); // 3 led it: elected away, as before
+    expect(await h.state('elsewhere', 0)).toMatchObject({ leader: 2, leader_epoch: 0, version: 0 }); // no replica on 3
+    await controller.whenIdle();
+    // The leader learns the new epoch (its followers must fetch under it), and so does every broker.
+    expect(h.channel.leaderAndIsrFor('t', 0, 2).at(-1)!.state).toMatchObject({ leader: 2, leaderEpoch: 1, isr: [2], partitionEpoch: 2 });
+    expect(h.channel.leaderAndIsrFor('elsewhere', 0)).toEqual([]);
+    const um = h.channel.of('updateMetadata', 4).at(-1)!.request;
+    expect(um.partitionStates.find((s) => s.topic === 't' && s.partition === 0)).toMatchObject({ leaderEpoch: 1 });
+
+    // A later event does not bump again: the failure was fenced once.
+    await h.killBroker(4);
+    await eventually(async () => (await h.state('elsewhere', 0))?.isr.join() === '2', 'elsewhere-0 ISR shrinks');
+    await controller.whenIdle();
+    expect(await h.state('t', 0)).toMatchObject({ leader_epoch: 1, version: 2 });
+  });
+
+  test('a broker outside the ISR restarts (same id, new epoch): the leader epoch moves on before it is told its replicas', async () => {
+    const controller = await cluster();
+    await h.leaderChangesIsr('t', 0, [2]);
+    await eventually(async () => (await h.state('t', 0))?.isr.join() === '2', 't-0 ISR is [2]');
+    await controller.whenIdle();
+    h.channel.clear();
+    const registration = (await h.admin.get('/brokers/ids/3')).data;
+    await h.admin.multi([
+      { type: 'delete', path: '/brokers/ids/3' },
+      { type: 'create', path: '/brokers/ids/3', data: registration, mode: 'ephemeral' },
+    ]);
+    await eventually(async () => (await h.state('t', 0))?.leader_epoch === 1, 't-0 leader epoch bumped');
+    await controller.whenIdle();
+    expect(await h.state('t', 0)).toMatchObject({ leader: 2, leader_epoch: 1, isr: [2] });
+    expect(h.channel.leaderAndIsrFor('t', 0, 2).at(-1)!.state).toMatchObject({ leader: 2, leaderEpoch: 1 });
+    // The restarted broker is only ever told the new epoch.
+    expect(h.channel.leaderAndIsrFor('t', 0, 3).map((x) => x.state.leaderEpoch)).toEqual([1]);
+  });
+
   test('a broker whose request queue overflows gets the full current state once it answers again', async () => {
     const controller = await h.addControllerBroker(1, {}, { maxQueuedRequestsPerBroker: 2 });
     await h.addBroker(2);

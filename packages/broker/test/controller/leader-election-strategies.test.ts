@@ -1,5 +1,6 @@
 // Kafka's partition leader election strategies and ISR edits, case by case.
 import {
+  bumpLeaderEpoch,
   controlledShutdownLeaderElection,
   initialLeaderAndIsr,
   nextLeaderAndIsr,
@@ -94,6 +95,12 @@ describe('state transitions', () => {
   test('nothing to remove: no change (no epoch bump)', () => {
     expect(removeReplicasFromIsr(state, [9], 3)).toBeNull();
     expect(removeReplicasFromIsr({ leader: -1, leaderEpoch: 3, isr: [2], controllerEpoch: 1 }, [2], 1)).toBeNull();
+  });
+
+  test('a replica outside the ISR failed: same leader and ISR under the next leader epoch; without a leader, nothing', () => {
+    const without3: LeaderAndIsr = { leader: 1, leaderEpoch: 4, isr: [1, 2], controllerEpoch: 2 };
+    expect(bumpLeaderEpoch(without3, 3)).toEqual({ leader: 1, leaderEpoch: 5, isr: [1, 2], controllerEpoch: 3 });
+    expect(bumpLeaderEpoch({ leader: -1, leaderEpoch: 3, isr: [2], controllerEpoch: 1 }, 1)).toBeNull();
   });
 
   test('a new partition: first live replica leads, live replicas are the ISR, epoch 0', () => {
