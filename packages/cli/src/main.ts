@@ -15,9 +15,11 @@ import { cliVersion } from './version.js';
 /** Exit code for bad usage (unknown command, missing argument), as most CLIs do. */
 export const EXIT_USAGE = 2;
 
+/** A command line yargs refused; ends parsing before any handler runs. */
+class UsageError extends Error {}
+
 export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
   const ctx: CliContext = { io, exitCode: 0 };
-  let usageError = false;
   const parser = yargs(argv)
     .scriptName('samsa')
     .usage('$0 <command> [options]\n\nsamsa: a distributed commit log in the family of Apache Kafka.')
@@ -32,9 +34,9 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     .exitProcess(false)
     .fail((msg, err) => {
       if (err) throw err;
-      usageError = true;
-      io.err(`samsa: ${msg}`);
-      io.err('Run samsa --help for usage.');
+      // Thrown, not just noted: with exitProcess(false) yargs would otherwise go on to run the
+      // command's handler (`samsa topics delete t --typo` deleted t, then exited 2).
+      throw new UsageError(msg);
     });
   registerBrokerCommands(parser, ctx);
   registerClusterCommands(parser, ctx);
@@ -47,8 +49,13 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
   try {
     await parser.parseAsync();
   } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`samsa: ${err.message}`);
+      io.err('Run samsa --help for usage.');
+      return EXIT_USAGE;
+    }
     io.err(`samsa: ${err instanceof Error ? err.message : String(err)}`);
     return ctx.exitCode || 1;
   }
-  return usageError ? EXIT_USAGE : ctx.exitCode;
+  return ctx.exitCode;
 }

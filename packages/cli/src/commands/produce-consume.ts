@@ -81,10 +81,8 @@ export function registerProduceConsume(y: Argv, ctx: CliContext): void {
         .option('print-key', { type: 'boolean', default: false })
         .option('print-offset', { type: 'boolean', default: false })
         .option('timeout-ms', { type: 'number', describe: 'exit when no record arrives for this long' })
-        .check((a) => {
-          if (a.offset !== undefined && a.partition === undefined) throw new Error('--offset needs --partition');
-          return true;
-        }),
+        // implies (not a throwing check) so that yargs reports it as a usage error: exit 2.
+        .implies('offset', 'partition'),
     async (args) => {
       const topic = args.topic as string;
       const consumer = new Consumer({
