@@ -28,3 +28,4 @@ export * from './consumer/subscription-state.js';
 export * from './consumer/consumer.js';
 export * from './admin/admin-types.js';
 export * from './admin/admin.js';
+export * from './consumer/assignors/index.js';
