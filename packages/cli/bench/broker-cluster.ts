@@ -8,7 +8,8 @@
 //   broker.failover       kill -9 of a partition leader → first acknowledged acks=all write on
 //                         that partition (3 rounds, the broker restarted in between)
 //   broker.memory         VmRSS of each broker sampled every second under 3×SECONDS of acks=all
-//                         load: start, max, end, next to how much log each broker wrote meanwhile
+//                         load: start, middle, max, end, next to how much log each broker wrote
+//                         meanwhile (bounded memory: RSS levels off while the log keeps growing)
 //
 //   cd packages/cli && npx tsc -b && npx tsx --conditions=@samsa/source bench/broker-cluster.ts
 //   (the brokers run from dist/; SAMSA_BENCH_SECONDS=N sets each measured phase, default 10,
@@ -411,6 +412,8 @@ async function memoryUnderLoad(cluster: LocalCluster, topic: string): Promise<vo
       return {
         broker: n.id,
         rss_start_mb: round(s[0]!, 1),
+        // Halfway, next to the end: flat between the two while the log keeps growing is the point.
+        rss_mid_mb: round(s[Math.floor(s.length / 2)]!, 1),
         rss_max_mb: round(Math.max(...s), 1),
         rss_end_mb: round(s[s.length - 1]!, 1),
         log_written_mb: round((directoryBytes(n.dataDir) - logStart[i]!) / MB, 1),
