@@ -62,6 +62,7 @@ export class BrokerServer {
   private port = 0;
   private stopping: Promise<void> | null = null;
   private healthTimer: NodeJS.Timeout | null = null;
+  private endStreams: () => void = () => {};
 
   private constructor(config: BrokerConfig, logger: Logger, private readonly onFatal?: (err: unknown) => void) {
     this.config = config;
@@ -139,6 +140,7 @@ export class BrokerServer {
       controller: () => this.controller, zk: () => this.zk, producerIds: new ProducerIdManager(() => this.zk, id),
       logger: this.logger, metrics: this.metrics, onTopicConfigChanged: (t) => void this.reloadTopicConfig(t),
     });
+    this.endStreams = handlers.endStreams;
     this.grpcServer.addService(brokerService().service, handlers.broker);
     this.grpcServer.addService(brokerInternalService().service, handlers.internal);
     this.health.addTo(this.grpcServer);
@@ -334,6 +336,7 @@ export class BrokerServer {
       await this.controller?.stop().catch(() => {});
       this.channel.close();
       await this.zk?.close().catch(() => {});
+      this.endStreams();
       await new Promise<void>((resolve) => {
         const force = setTimeout(() => {
           this.grpcServer.forceShutdown();

@@ -20,6 +20,7 @@ import type { BrokerMetrics } from './broker-metrics.js';
 import type { MetadataCache } from './metadata-cache.js';
 import type { ProducerIdManager } from './producer-id-manager.js';
 import type { ReplicaManager } from './replica-manager.js';
+import { RequestStreams } from './request-streams.js';
 import { topicDefaults } from './topic-config.js';
 
 export interface BrokerServiceContext {
@@ -65,14 +66,22 @@ function countErrors(api: string, response: unknown, metrics: BrokerMetrics | un
   visit(response, 0);
 }
 
-export function brokerServiceHandlers(ctx: BrokerServiceContext): { broker: grpc.UntypedServiceImplementation; internal: grpc.UntypedServiceImplementation } {
+export interface BrokerServiceHandlers {
+  broker: grpc.UntypedServiceImplementation;
+  internal: grpc.UntypedServiceImplementation;
+  /** Shutdown: request streams take no more requests and end once theirs are answered. */
+  endStreams(): void;
+}
+
+export function brokerServiceHandlers(ctx: BrokerServiceContext): BrokerServiceHandlers {
   const { metadata, replicas, logger, metrics } = ctx;
   let inFlight = 0;
   const maxInFlight = ctx.config['queued.max.requests'];
+  const streams = new RequestStreams({ logger, metrics, onResponse: (api, res) => countErrors(api, res, metrics) });
 
   function unary<Req, Res>(api: string, fn: (req: Req) => Promise<Res> | Res): grpc.handleUnaryCall<Req, Res> {
     return (call, callback) => {
-      if (inFlight >= maxInFlight) {
+      if (inFlight + streams.inProgress >= maxInFlight) {
         callback({ code: grpc.status.UNAVAILABLE, details: `broker ${ctx.brokerId} has ${inFlight} requests in progress (queued.max.requests)` });
         return;
       }
@@ -138,6 +147,10 @@ export function brokerServiceHandlers(ctx: BrokerServiceContext): { broker: grpc
     Produce: unary('Produce', (req: ProduceRequest) => replicas.produce(req)),
 
     Fetch: unary('Fetch', (req: FetchRequest) => replicas.fetch(req)),
+
+    ProduceStream: streams.handler('Produce', (req: ProduceRequest) => replicas.produce(req)),
+
+    FetchStream: streams.handler('Fetch', (req: FetchRequest) => replicas.fetch(req)),
 
     ListOffsets: unary('ListOffsets', (req: ListOffsetsRequest) => replicas.listOffsets(req)),
 
@@ -300,5 +313,5 @@ export function brokerServiceHandlers(ctx: BrokerServiceContext): { broker: grpc
     }),
   };
 
-  return { broker, internal };
+  return { broker, internal, endStreams: () => streams.endAll() };
 }

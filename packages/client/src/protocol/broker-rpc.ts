@@ -1,16 +1,19 @@
 // A typed, promise-based stub for one broker's `Broker` service. No retries and no routing here:
 // the producer, consumer and admin decide where to send what. Transport failures become
 // KafkaErrors as Kafka's clients see them (a dropped connection is NETWORK_EXCEPTION, a missed
-// deadline REQUEST_TIMED_OUT), so the retry policy treats every failure one way.
+// deadline REQUEST_TIMED_OUT), so the retry policy treats every failure one way. Produce and
+// Fetch, the hot paths, travel on one request stream each (RequestStream); the rest are unary.
 
 import * as grpc from '@grpc/grpc-js';
+import { AbortFanout } from './abort-fanout.js';
 import { KafkaError } from './errors.js';
 import { BROKER_CHANNEL_OPTIONS, brokerService } from './proto.js';
+import { RequestStream } from './request-stream.js';
 import type {
   AlterConfigsRequest, AlterConfigsResponse, CreatePartitionsRequest, CreatePartitionsResponse, CreateTopicsRequest,
   CreateTopicsResponse, DeleteTopicsRequest, DeleteTopicsResponse, DescribeConfigsRequest, DescribeConfigsResponse,
   FetchRequest, FetchResponse, InitProducerIdRequest, InitProducerIdResponse, ListOffsetsRequest, ListOffsetsResponse,
-  MetadataRequest, MetadataResponse, ProduceRequest, ProduceResponse,
+  MetadataRequest, MetadataResponse, ProduceRequest, ProduceResponse, StreamRequest, StreamResponse,
 } from './wire-types.js';
 
 export interface RpcOptions {
@@ -69,13 +72,30 @@ type UnaryFn = (
   cb: (err: grpc.ServiceError | null, res: unknown) => void,
 ) => grpc.ClientUnaryCall;
 
+type StreamFn = (meta?: grpc.Metadata, opts?: grpc.CallOptions) => grpc.ClientDuplexStream<StreamRequest<unknown>, StreamResponse<unknown>>;
+
 /** One gRPC channel to one broker. Owned by a ConnectionPool; close() when done. */
 export class BrokerRpc implements BrokerApi {
   private readonly client: grpc.Client & Record<string, UnaryFn>;
+  private readonly abort = new AbortFanout();
+  private readonly produceStream: RequestStream<ProduceRequest, ProduceResponse>;
+  private readonly fetchStream: RequestStream<FetchRequest, FetchResponse>;
 
   constructor(readonly address: string) {
     const Ctor = brokerService();
     this.client = new Ctor(address, grpc.credentials.createInsecure(), BROKER_CHANNEL_OPTIONS) as grpc.Client & Record<string, UnaryFn>;
+    this.produceStream = this.requestStream('ProduceStream', 'Produce');
+    this.fetchStream = this.requestStream('FetchStream', 'Fetch');
+  }
+
+  private requestStream<Req, Res>(streamMethod: string, unaryMethod: string): RequestStream<Req, Res> {
+    return new RequestStream<Req, Res>({
+      address: this.address,
+      open: () => (this.client as unknown as Record<string, StreamFn>)[streamMethod]!.call(this.client) as grpc.ClientDuplexStream<StreamRequest<Req>, StreamResponse<Res>>,
+      unary: (req, opts) => this.unary<Res>(unaryMethod, req, opts),
+      transportError: (err) => kafkaErrorFromTransport(err, this.address),
+      abort: this.abort,
+    });
   }
 
   private unary<Res>(method: string, request: unknown, opts: RpcOptions): Promise<Res> {
@@ -84,19 +104,19 @@ export class BrokerRpc implements BrokerApi {
         reject(new KafkaError('NETWORK_EXCEPTION', `request to broker ${this.address} cancelled`));
         return;
       }
-      const onAbort = (): void => call.cancel();
+      let unwatch: (() => void) | null = null;
       const call = this.client[method]!.call(
         this.client,
         request,
         new grpc.Metadata(),
         { deadline: Date.now() + Math.max(0, opts.timeoutMs) },
         (err, res) => {
-          opts.signal?.removeEventListener('abort', onAbort);
+          unwatch?.();
           if (err) reject(kafkaErrorFromTransport(err, this.address));
           else resolve(res as Res);
         },
       );
-      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      if (opts.signal) unwatch = this.abort.add(opts.signal, () => call.cancel());
     });
   }
 
@@ -104,10 +124,10 @@ export class BrokerRpc implements BrokerApi {
     return this.unary<MetadataResponse>('Metadata', req, opts);
   }
   produce(req: ProduceRequest, opts: RpcOptions) {
-    return this.unary<ProduceResponse>('Produce', req, opts);
+    return this.produceStream.request(req, opts);
   }
   fetch(req: FetchRequest, opts: RpcOptions) {
-    return this.unary<FetchResponse>('Fetch', req, opts);
+    return this.fetchStream.request(req, opts);
   }
   listOffsets(req: ListOffsetsRequest, opts: RpcOptions) {
     return this.unary<ListOffsetsResponse>('ListOffsets', req, opts);
@@ -132,6 +152,8 @@ export class BrokerRpc implements BrokerApi {
   }
 
   close(): void {
+    this.produceStream.close();
+    this.fetchStream.close();
     this.client.close();
   }
 }

@@ -35,6 +35,10 @@ export interface FetchPartitionResponse {
 export interface FetchTopicResponse { topic: string; partitions: FetchPartitionResponse[] }
 export interface FetchResponse { error: WireError; topics: FetchTopicResponse[] }
 
+/** A request on a ProduceStream or FetchStream, and its answer (response, or an error for the whole request). */
+export interface StreamRequest<Req> { correlationId: number; request: Req }
+export interface StreamResponse<Res> { correlationId: number; response: Res | null; error: WireError }
+
 export interface ListOffsetsPartition { partition: number; timestamp: number; currentLeaderEpoch: number }
 export interface ListOffsetsTopic { topic: string; partitions: ListOffsetsPartition[] }
 export interface ListOffsetsRequest { topics: ListOffsetsTopic[] }
