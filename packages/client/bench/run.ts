@@ -57,8 +57,8 @@ function benchMurmur2(): void {
   report('client.murmur2.16B', rates, 16, { sink: sink & 1 });
 }
 
-/** Answers Metadata, InitProducerId and Produce at once; counts what it was sent. */
-function instantBroker(partitions: number): { connector: BrokerConnector; produced: () => number } {
+/** Answers Metadata, InitProducerId and Produce (after `delayMs`, or at once); counts what it was sent. */
+function instantBroker(partitions: number, delayMs = 0): { connector: BrokerConnector; produced: () => number } {
   let records = 0;
   const metadata: MetadataResponse = {
     brokers: [{ id: 1, host: 'bench', port: 1, rack: '' }],
@@ -73,7 +73,13 @@ function instantBroker(partitions: number): { connector: BrokerConnector; produc
   const api = {
     metadata: async () => metadata,
     initProducerId: async () => ({ error: null, producerId: 1, producerEpoch: 0 }),
-    produce: async (req: ProduceRequest) => ({
+    produce: async (req: ProduceRequest) => {
+      if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+      return answerProduce(req);
+    },
+    close: () => {},
+  } as unknown as BrokerApi;
+  const answerProduce = (req: ProduceRequest) => ({
       topics: req.topics.map((t) => ({
         topic: t.topic,
         partitions: t.partitions.map((p) => {
@@ -84,9 +90,7 @@ function instantBroker(partitions: number): { connector: BrokerConnector; produc
           return { partition: p.partition, error: null, baseOffset: base, logAppendTime: -1, logStartOffset: 0 };
         }),
       })),
-    }),
-    close: () => {},
-  } as unknown as BrokerApi;
+  });
   return { connector: () => api, produced: () => records };
 }
 
@@ -116,6 +120,62 @@ async function benchProducer(keyed: boolean): Promise<void> {
     batch_size_avg: Math.round(m['batch-size-avg']),
     records_per_request_avg: Math.round(m['records-per-request-avg']),
     acknowledged: broker.produced(),
+  });
+}
+
+/**
+ * The producer as `samsa perf produce` drives it: a steady stream of sends with a bounded number
+ * in flight, each acknowledgement timed, against a broker that answers after BROKER_DELAY_MS (an
+ * acks=all round trip). Records live as long as on a real cluster, so the garbage collector's
+ * share is as there; CPU is the process's user+system time per record.
+ */
+async function benchProducerPipelined(batchSize: number): Promise<void> {
+  const BROKER_DELAY_MS = 20;
+  const MAX_IN_FLIGHT = 20_000;
+  const broker = instantBroker(6, BROKER_DELAY_MS);
+  const producer = new Producer({ 'bootstrap.servers': 'bench:1', 'batch.size': batchSize }, { connector: broker.connector });
+  const value = filler(VALUE_BYTES, 7);
+  await producer.send({ topic: 'bench', value, partition: 0 });
+  const rates: number[] = [];
+  const cpuUs: number[] = [];
+  for (let round = 0; round < ROUNDS + 1; round++) {
+    const n = 300_000;
+    let inFlight = 0;
+    let resume: (() => void) | null = null;
+    let latencySum = 0;
+    const settled = (): void => {
+      inFlight--;
+      if (resume && inFlight < MAX_IN_FLIGHT / 2) {
+        const r = resume;
+        resume = null;
+        r();
+      }
+    };
+    const cpu = process.cpuUsage();
+    const start = performance.now();
+    for (let i = 0; i < n; i++) {
+      const sentAt = performance.now();
+      inFlight++;
+      producer.send({ topic: 'bench', value }).then(() => {
+        latencySum += performance.now() - sentAt;
+        settled();
+      }, settled);
+      if (inFlight >= MAX_IN_FLIGHT) await new Promise<void>((r) => (resume = r));
+    }
+    await producer.flush();
+    const s = (performance.now() - start) / 1000;
+    const used = process.cpuUsage(cpu);
+    if (round > 0) {
+      rates.push(n / s);
+      cpuUs.push((used.user + used.system) / n);
+    }
+    if (latencySum < 0) throw new Error('unreachable');
+  }
+  await producer.close();
+  const sortedCpu = [...cpuUs].sort((a, b) => a - b);
+  report(`client.producer.pipelined.batch${batchSize >> 10}k`, rates, VALUE_BYTES, {
+    cpu_us_per_record: Number(sortedCpu[Math.floor(sortedCpu.length / 2)]!.toFixed(2)),
+    broker_delay_ms: BROKER_DELAY_MS,
   });
 }
 
@@ -149,4 +209,6 @@ function benchConsumerParse(): void {
 benchMurmur2();
 await benchProducer(false);
 await benchProducer(true);
+await benchProducerPipelined(16_384);
+await benchProducerPipelined(262_144);
 benchConsumerParse();

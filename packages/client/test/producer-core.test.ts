@@ -325,6 +325,21 @@ describe('ProducerCore: delivery', () => {
     expect(h.sends()).toHaveLength(1);
   });
 
+  test('one poll fills every free request slot of a broker while batches are ready (not one request per poll)', () => {
+    for (const idempotence of [false, true]) {
+      const h = new Harness({ 'enable.idempotence': idempotence, 'max.in.flight.requests.per.connection': 3, 'batch.size': 1 });
+      h.append(0, 'v', 4); // four one-record batches: one per request, as a drain takes one batch per partition
+      h.append(2, 'v', 1);
+      if (idempotence) h.initProducerId();
+      const sends = h.sends();
+      expect(sends.map((s) => s.nodeId).sort()).toEqual([1, 1, 1, 2]);
+      expect(h.sends()).toHaveLength(0);
+      const first = sends.find((s) => s.nodeId === 1)!;
+      h.answer(first, { 0: { baseOffset: 0 } });
+      expect(h.sends().map((s) => s.nodeId)).toEqual([1]);
+    }
+  });
+
   test('with max.in.flight=1 a partition is muted while its batch is out (order without idempotence)', () => {
     const h = new Harness({ 'enable.idempotence': false, 'max.in.flight.requests.per.connection': 1, acks: 1 });
     h.append(0);

@@ -127,19 +127,26 @@ export class ProducerCore {
       }
     }
 
-    const ready = this.accumulator.ready(nowMs, this.metadata, this.isMuted);
-    if (ready.unknownLeaderTopics.size > 0) this.metadata.requestUpdate();
-    nextPollDelayMs = Math.min(nextPollDelayMs, ready.nextReadyCheckDelayMs);
-    const nodes = [...ready.readyNodes].filter(
-      (n) => (this.inFlightByNode.get(n) ?? 0) < this.settings.maxInFlight && this.metadata.broker(n) !== undefined,
-    );
-    const drained = this.accumulator.drain(nowMs, this.metadata, nodes, this.settings.maxRequestSize, {
-      canDrain: idem ? (b) => idem.canDrain(b) : undefined,
-      prepare: idem ? (b) => idem.assignSequence(b) : undefined,
-      isMuted: this.isMuted,
-    });
+    // Kafka's sender loops until nothing more is sendable: a drain makes one request per node,
+    // so drain again while a ready node has a free request slot (batches queued behind a busy
+    // connection leave together, up to max.in.flight requests, not one request per poll).
     const sends: ProduceSend[] = [];
-    for (const [nodeId, batches] of drained) sends.push(this.makeSend(nodeId, batches, nowMs));
+    for (;;) {
+      const ready = this.accumulator.ready(nowMs, this.metadata, this.isMuted);
+      if (ready.unknownLeaderTopics.size > 0) this.metadata.requestUpdate();
+      nextPollDelayMs = Math.min(nextPollDelayMs, ready.nextReadyCheckDelayMs);
+      const nodes = [...ready.readyNodes].filter(
+        (n) => (this.inFlightByNode.get(n) ?? 0) < this.settings.maxInFlight && this.metadata.broker(n) !== undefined,
+      );
+      if (nodes.length === 0) break;
+      const drained = this.accumulator.drain(nowMs, this.metadata, nodes, this.settings.maxRequestSize, {
+        canDrain: idem ? (b) => idem.canDrain(b) : undefined,
+        prepare: idem ? (b) => idem.assignSequence(b) : undefined,
+        isMuted: this.isMuted,
+      });
+      if (drained.size === 0) break;
+      for (const [nodeId, batches] of drained) sends.push(this.makeSend(nodeId, batches, nowMs));
+    }
     return { sends, initProducerId: false, nextPollDelayMs: Math.max(0, nextPollDelayMs) };
   }
 
