@@ -1,6 +1,8 @@
 export * from './protocol/errors.js';
 export * from './protocol/proto.js';
 export type * from './protocol/wire-types.js';
+export type * from './protocol/group-wire-types.js';
+export { COORDINATOR_KEY_TYPE_GROUP } from './protocol/group-wire-types.js';
 export { LATEST_TIMESTAMP, EARLIEST_TIMESTAMP } from './protocol/wire-types.js';
 export * from './protocol/broker-rpc.js';
 export * from './client-error.js';
@@ -26,6 +28,7 @@ export * from './producer/producer.js';
 export * from './consumer/consumer-record.js';
 export * from './consumer/subscription-state.js';
 export * from './consumer/consumer.js';
+export * from './consumer/consumer-group-types.js';
 export * from './admin/admin-types.js';
 export * from './admin/admin.js';
 export * from './consumer/assignors/index.js';

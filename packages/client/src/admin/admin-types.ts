@@ -102,3 +102,100 @@ export interface ListedOffset {
   timestamp: number;
   leaderEpoch: number;
 }
+
+// ---- consumer groups ----
+
+export interface ListGroupsOptions extends AdminCallOptions {
+  /** Only groups in these states ('Stable', 'Empty', 'PreparingRebalance', 'CompletingRebalance', 'Dead'). */
+  states?: string[];
+}
+
+export interface GroupListing {
+  groupId: string;
+  protocolType: string;
+  state: string;
+  /** The broker coordinating the group. */
+  coordinatorId: number;
+}
+
+export interface GroupMemberDescription {
+  memberId: string;
+  groupInstanceId: string | null;
+  clientId: string;
+  host: string;
+  /** Decoded from the member's ConsumerProtocol assignment ([] for other protocol types). */
+  assignment: Array<{ topic: string; partition: number }>;
+}
+
+export interface GroupDescription {
+  groupId: string;
+  /** Kafka's group states; 'Dead' for a group the coordinator does not know. */
+  state: string;
+  protocolType: string;
+  /** The chosen assignor while Stable ('' otherwise). */
+  assignor: string;
+  coordinator: { id: number; host: string; port: number };
+  members: GroupMemberDescription[];
+}
+
+export interface DeletedGroup {
+  groupId: string;
+  /** Kafka's error name (NON_EMPTY_GROUP, GROUP_ID_NOT_FOUND, …), null when deleted. */
+  error: string | null;
+}
+
+export interface GroupOffset {
+  topic: string;
+  partition: number;
+  offset: number;
+  leaderEpoch: number;
+  metadata: string;
+}
+
+export interface GroupPartitionLag {
+  topic: string;
+  partition: number;
+  /** -1 when nothing is committed (then lag is the whole log: log end minus log start). */
+  committedOffset: number;
+  logEndOffset: number;
+  lag: number;
+}
+
+export interface GroupLagPartitionStatus {
+  topic: string;
+  partition: number;
+  committedOffset: number;
+  logEndOffset: number;
+  lag: number;
+  /** Burrow's partition status: OK, WARN, STALL, STOP, REWIND. */
+  status: string;
+  /** ms since the epoch of the last commit, -1 when none. */
+  commitTimestampMs: number;
+}
+
+export interface GroupLagStatus {
+  groupId: string;
+  /** Burrow's group status: OK, WARN, ERR. */
+  status: string;
+  maxLag: number;
+  totalLag: number;
+  partitions: GroupLagPartitionStatus[];
+}
+
+export type ResetOffsetsStrategy = 'earliest' | 'latest' | 'to-offset' | 'to-timestamp' | 'shift-by';
+
+export interface ResetOffsetsSpec {
+  /** Topics to reset; default every topic the group has committed offsets for. */
+  topics?: string[];
+  strategy: ResetOffsetsStrategy;
+  /** The offset (to-offset), timestamp in ms (to-timestamp) or shift (shift-by, may be negative). */
+  value?: number;
+  /** Compute and return the new offsets without committing them. */
+  dryRun?: boolean;
+}
+
+export interface GroupOffsetChange {
+  topic: string;
+  partition: number;
+  offset: number;
+}

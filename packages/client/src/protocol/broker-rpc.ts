@@ -15,6 +15,13 @@ import type {
   FetchRequest, FetchResponse, InitProducerIdRequest, InitProducerIdResponse, ListOffsetsRequest, ListOffsetsResponse,
   MetadataRequest, MetadataResponse, ProduceRequest, ProduceResponse, StreamRequest, StreamResponse,
 } from './wire-types.js';
+import type {
+  DeleteGroupsRequest, DeleteGroupsResponse, DescribeGroupsRequest, DescribeGroupsResponse, FindCoordinatorRequest,
+  FindCoordinatorResponse, GroupLagRequest, GroupLagResponse, HeartbeatRequest, HeartbeatResponse, JoinGroupRequest,
+  JoinGroupResponse, LeaveGroupRequest, LeaveGroupResponse, ListGroupsRequest, ListGroupsResponse, OffsetCommitRequest,
+  OffsetCommitResponse, OffsetDeleteRequest, OffsetDeleteResponse, OffsetFetchRequest, OffsetFetchResponse,
+  SyncGroupRequest, SyncGroupResponse,
+} from './group-wire-types.js';
 
 export interface RpcOptions {
   /** The call fails with REQUEST_TIMED_OUT after this long. */
@@ -35,6 +42,19 @@ export interface BrokerApi {
   describeConfigs(req: DescribeConfigsRequest, opts: RpcOptions): Promise<DescribeConfigsResponse>;
   alterConfigs(req: AlterConfigsRequest, opts: RpcOptions): Promise<AlterConfigsResponse>;
   initProducerId(req: InitProducerIdRequest, opts: RpcOptions): Promise<InitProducerIdResponse>;
+  // Consumer groups: every call but findCoordinator goes to the group's coordinator.
+  findCoordinator(req: FindCoordinatorRequest, opts: RpcOptions): Promise<FindCoordinatorResponse>;
+  joinGroup(req: JoinGroupRequest, opts: RpcOptions): Promise<JoinGroupResponse>;
+  syncGroup(req: SyncGroupRequest, opts: RpcOptions): Promise<SyncGroupResponse>;
+  heartbeat(req: HeartbeatRequest, opts: RpcOptions): Promise<HeartbeatResponse>;
+  leaveGroup(req: LeaveGroupRequest, opts: RpcOptions): Promise<LeaveGroupResponse>;
+  offsetCommit(req: OffsetCommitRequest, opts: RpcOptions): Promise<OffsetCommitResponse>;
+  offsetFetch(req: OffsetFetchRequest, opts: RpcOptions): Promise<OffsetFetchResponse>;
+  offsetDelete(req: OffsetDeleteRequest, opts: RpcOptions): Promise<OffsetDeleteResponse>;
+  listGroups(req: ListGroupsRequest, opts: RpcOptions): Promise<ListGroupsResponse>;
+  describeGroups(req: DescribeGroupsRequest, opts: RpcOptions): Promise<DescribeGroupsResponse>;
+  deleteGroups(req: DeleteGroupsRequest, opts: RpcOptions): Promise<DeleteGroupsResponse>;
+  groupLag(req: GroupLagRequest, opts: RpcOptions): Promise<GroupLagResponse>;
   /** Releases the connection; calls still running fail. */
   close(): void;
 }
@@ -149,6 +169,42 @@ export class BrokerRpc implements BrokerApi {
   }
   initProducerId(req: InitProducerIdRequest, opts: RpcOptions) {
     return this.unary<InitProducerIdResponse>('InitProducerId', req, opts);
+  }
+  findCoordinator(req: FindCoordinatorRequest, opts: RpcOptions) {
+    return this.unary<FindCoordinatorResponse>('FindCoordinator', req, opts);
+  }
+  joinGroup(req: JoinGroupRequest, opts: RpcOptions) {
+    return this.unary<JoinGroupResponse>('JoinGroup', req, opts);
+  }
+  syncGroup(req: SyncGroupRequest, opts: RpcOptions) {
+    return this.unary<SyncGroupResponse>('SyncGroup', req, opts);
+  }
+  heartbeat(req: HeartbeatRequest, opts: RpcOptions) {
+    return this.unary<HeartbeatResponse>('Heartbeat', req, opts);
+  }
+  leaveGroup(req: LeaveGroupRequest, opts: RpcOptions) {
+    return this.unary<LeaveGroupResponse>('LeaveGroup', req, opts);
+  }
+  offsetCommit(req: OffsetCommitRequest, opts: RpcOptions) {
+    return this.unary<OffsetCommitResponse>('OffsetCommit', req, opts);
+  }
+  offsetFetch(req: OffsetFetchRequest, opts: RpcOptions) {
+    return this.unary<OffsetFetchResponse>('OffsetFetch', req, opts);
+  }
+  offsetDelete(req: OffsetDeleteRequest, opts: RpcOptions) {
+    return this.unary<OffsetDeleteResponse>('OffsetDelete', req, opts);
+  }
+  listGroups(req: ListGroupsRequest, opts: RpcOptions) {
+    return this.unary<ListGroupsResponse>('ListGroups', req, opts);
+  }
+  describeGroups(req: DescribeGroupsRequest, opts: RpcOptions) {
+    return this.unary<DescribeGroupsResponse>('DescribeGroups', req, opts);
+  }
+  deleteGroups(req: DeleteGroupsRequest, opts: RpcOptions) {
+    return this.unary<DeleteGroupsResponse>('DeleteGroups', req, opts);
+  }
+  groupLag(req: GroupLagRequest, opts: RpcOptions) {
+    return this.unary<GroupLagResponse>('GroupLag', req, opts);
   }
 
   close(): void {

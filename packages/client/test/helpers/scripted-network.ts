@@ -24,7 +24,8 @@ export type AutoResponder = (call: PendingCall) => unknown;
 
 const METHODS: Method[] = [
   'metadata', 'produce', 'fetch', 'listOffsets', 'createTopics', 'deleteTopics', 'createPartitions', 'describeConfigs',
-  'alterConfigs', 'initProducerId',
+  'alterConfigs', 'initProducerId', 'findCoordinator', 'joinGroup', 'syncGroup', 'heartbeat', 'leaveGroup', 'offsetCommit',
+  'offsetFetch', 'offsetDelete', 'listGroups', 'describeGroups', 'deleteGroups', 'groupLag',
 ];
 
 export class ScriptedNetwork {
