@@ -3,3 +3,4 @@ export * from './controller/index.js';
 export * from './server/broker-config.js';
 export * from './server/topic-config.js';
 export { BrokerServer, type BrokerServerOptions } from './server/broker-server.js';
+export * from './lag/burrow-evaluator.js';
