@@ -17,11 +17,11 @@ export class ControllerMetrics {
   private readonly events: Counter<'event'>;
 
   constructor(registry: Registry) {
-    this.active = gauge(registry, 'samsa_controller_active_controller_count', 'Whether this broker is the active controller (1) or not (0).');
-    this.offline = gauge(registry, 'samsa_controller_offline_partitions_count', 'Partitions without a live leader (reported by the active controller).');
+    this.active = gauge(registry, 'samsa_controller_active_controllers', 'Whether this broker is the active controller (1) or not (0).');
+    this.offline = gauge(registry, 'samsa_controller_offline_partitions', 'Partitions without a live leader (reported by the active controller).');
     this.imbalance = gauge(
       registry,
-      'samsa_controller_preferred_replica_imbalance_count',
+      'samsa_controller_preferred_replica_imbalance',
       'Partitions not led by their preferred replica (reported by the active controller).',
     );
     const eventsName = 'samsa_controller_events_total';

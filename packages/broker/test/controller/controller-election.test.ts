@@ -150,7 +150,7 @@ describe('controller election and fencing', () => {
     expect(r!.error).toBeNull();
     expect(await h.state('fresh', 0)).toMatchObject({ leader: 2 });
     expect(c1.isActive).toBe(true);
-    expect(await h.registries.get(1)!.metrics()).toMatch(/^samsa_controller_offline_partitions_count 1$/m);
+    expect(await h.registries.get(1)!.metrics()).toMatch(/^samsa_controller_offline_partitions 1$/m);
   });
 
   test('a campaign that fails on a coordinator error is started again, so the cluster does not stay without a controller', async () => {
@@ -174,9 +174,9 @@ describe('controller election and fencing', () => {
     await c1.whenIdle();
     const text1 = await h.registries.get(1)!.metrics();
     const text2 = await h.registries.get(2)!.metrics();
-    expect(text1).toMatch(/^samsa_controller_active_controller_count 1$/m);
-    expect(text2).toMatch(/^samsa_controller_active_controller_count 0$/m);
+    expect(text1).toMatch(/^samsa_controller_active_controllers 1$/m);
+    expect(text2).toMatch(/^samsa_controller_active_controllers 0$/m);
     expect(text1).toMatch(/^samsa_controller_events_total\{event="ControllerChange"\} 1$/m);
-    expect(text1).toMatch(/^samsa_controller_offline_partitions_count 0$/m);
+    expect(text1).toMatch(/^samsa_controller_offline_partitions 0$/m);
   });
 });

@@ -114,7 +114,7 @@ describe('controller: moving leadership', () => {
     expect(st).toMatchObject({ leader: 2, isr: [3, 2] });
     await controller.whenIdle();
     expect(h.channel.leaderAndIsrFor('t', 0, 2).at(-1)!.state).toMatchObject({ leader: 2, leaderEpoch: st!.leader_epoch });
-    expect(await h.registries.get(1)!.metrics()).toMatch(/^samsa_controller_preferred_replica_imbalance_count 0$/m);
+    expect(await h.registries.get(1)!.metrics()).toMatch(/^samsa_controller_preferred_replica_imbalance 0$/m);
   });
 
   test('auto leader rebalance: once the preferred replica is back in the ISR, the periodic check hands leadership back', async () => {
@@ -123,12 +123,12 @@ describe('controller: moving leadership', () => {
     await h.killBroker(2);
     await eventually(async () => (await h.state('t', 0))?.leader === 3, 'broker 3 took over');
     await controller.whenIdle();
-    expect(await h.registries.get(1)!.metrics()).toMatch(/^samsa_controller_preferred_replica_imbalance_count 1$/m);
+    expect(await h.registries.get(1)!.metrics()).toMatch(/^samsa_controller_preferred_replica_imbalance 1$/m);
     await h.addBroker(2);
     await h.leaderChangesIsr('t', 0, [3, 2]);
     await eventually(async () => (await h.state('t', 0))?.leader === 2, 'preferred leader 2 restored');
     await controller.whenIdle();
-    expect(await h.registries.get(1)!.metrics()).toMatch(/^samsa_controller_preferred_replica_imbalance_count 0$/m);
+    expect(await h.registries.get(1)!.metrics()).toMatch(/^samsa_controller_preferred_replica_imbalance 0$/m);
     expect(await h.registries.get(1)!.metrics()).toMatch(/^samsa_controller_events_total\{event="AutoLeaderRebalance"\} [1-9]\d*$/m);
   });
 });
