@@ -10,6 +10,7 @@ import { registerLogCommands } from './commands/log.js';
 import { registerPerfCommands } from './commands/perf.js';
 import { registerProduceConsume } from './commands/produce-consume.js';
 import { registerTopicCommands } from './commands/topics.js';
+import { registerVerifiableProducer } from './commands/verifiable-producer.js';
 import { cliVersion } from './version.js';
 
 /** Exit code for bad usage (unknown command, missing argument), as most CLIs do. */
@@ -46,6 +47,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
   registerTopicCommands(parser, ctx);
   registerProduceConsume(parser, ctx);
   registerPerfCommands(parser, ctx);
+  registerVerifiableProducer(parser, ctx);
   try {
     await parser.parseAsync();
   } catch (err) {
