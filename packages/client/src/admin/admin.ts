@@ -18,6 +18,11 @@ import { KafkaError, kafkaErrorFromWire } from '../protocol/errors.js';
 import { EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, type ResourceType, type WireError } from '../protocol/wire-types.js';
 import { RetryPolicy, retryUntil } from '../retry/retry-policy.js';
 import { tpString, validatePartition, validateTopicName, type TopicPartition } from '../topic-partition.js';
+import { GroupAdmin } from './group-admin.js';
+import type {
+  DeletedGroup, GroupDescription, GroupLagStatus, GroupListing, GroupOffset, GroupOffsetChange, GroupPartitionLag, ListGroupsOptions,
+  ResetOffsetsSpec,
+} from './admin-types.js';
 import type {
   AdminCallOptions, AlterConfigsSpec, ClusterDescription, ConfigResourceSpec, ConfigResourceType, CreatedTopic, ListOffsetsSpec,
   ListedOffset, NewTopic, ResourceConfigs, TopicDescription, ValidateOnlyOptions,
@@ -74,6 +79,7 @@ export class Admin {
   private readonly pool: ConnectionPool;
   private readonly metadata: MetadataManager;
   private readonly policy: RetryPolicy;
+  private readonly groups: GroupAdmin;
   private closed = false;
 
   constructor(config: AdminConfig, deps: ClientDeps = {}) {
@@ -91,6 +97,15 @@ export class Admin {
       maxAgeMs: s.metadataMaxAgeMs,
       random: this.deps.random,
       logger: this.deps.logger,
+    });
+    this.groups = new GroupAdmin({
+      pool: this.pool,
+      metadata: this.metadata,
+      policy: this.policy,
+      clock: this.deps.clock,
+      requestTimeoutMs: s.requestTimeoutMs,
+      listOffsets: (specs, options) => this.listOffsets(specs, options),
+      deadline: (options) => this.deadline(options),
     });
   }
 
@@ -501,6 +516,62 @@ export class Admin {
       return out;
     });
     return requests.map((r) => results.get(key(r))!);
+  }
+
+  // ---- consumer groups (group-admin.ts) ----
+
+  /** Every group of the cluster (each broker lists those it coordinates), optionally only in some states. */
+  async listGroups(options: ListGroupsOptions = {}): Promise<GroupListing[]> {
+    this.ensureOpen();
+    return this.groups.listGroups(options);
+  }
+
+  /** State, assignor, coordinator and members (with their decoded assignments) of each group. */
+  async describeGroups(groupIds: string[], options: AdminCallOptions = {}): Promise<GroupDescription[]> {
+    this.ensureOpen();
+    return this.groups.describeGroups(groupIds, options);
+  }
+
+  /** Deletes groups without members; each result names Kafka's error (NON_EMPTY_GROUP, GROUP_ID_NOT_FOUND) or null. */
+  async deleteGroups(groupIds: string[], options: AdminCallOptions = {}): Promise<DeletedGroup[]> {
+    this.ensureOpen();
+    return this.groups.deleteGroups(groupIds, options);
+  }
+
+  /** The group's committed offsets. */
+  async listGroupOffsets(groupId: string, options: AdminCallOptions = {}): Promise<GroupOffset[]> {
+    this.ensureOpen();
+    return this.groups.listGroupOffsets(groupId, options);
+  }
+
+  /** Per-partition lag computed here: log end offset (ListOffsets latest) minus committed offset. */
+  async groupLag(groupId: string, options: AdminCallOptions = {}): Promise<GroupPartitionLag[]> {
+    this.ensureOpen();
+    return this.groups.groupLag(groupId, options);
+  }
+
+  /** The coordinators' Burrow-style lag evaluation (status per group and partition). */
+  async describeGroupLag(groupIds: string[], options: AdminCallOptions = {}): Promise<GroupLagStatus[]> {
+    this.ensureOpen();
+    return this.groups.describeGroupLag(groupIds, options);
+  }
+
+  /** kafka-consumer-groups.sh --reset-offsets; refused (KafkaError NON_EMPTY_GROUP) unless the group is Empty or Dead. */
+  async resetGroupOffsets(groupId: string, spec: ResetOffsetsSpec, options: AdminCallOptions = {}): Promise<GroupOffsetChange[]> {
+    this.ensureOpen();
+    return this.groups.resetGroupOffsets(groupId, spec, options);
+  }
+
+  /** Commits the given offsets for an inactive group. */
+  async alterGroupOffsets(groupId: string, offsets: GroupOffsetChange[], options: AdminCallOptions = {}): Promise<void> {
+    this.ensureOpen();
+    return this.groups.alterGroupOffsets(groupId, offsets, options);
+  }
+
+  /** Deletes the group's committed offsets of partitions it no longer subscribes to. */
+  async deleteGroupOffsets(groupId: string, tps: TopicPartition[], options: AdminCallOptions = {}): Promise<void> {
+    this.ensureOpen();
+    return this.groups.deleteGroupOffsets(groupId, tps, options);
   }
 
   close(): void {
