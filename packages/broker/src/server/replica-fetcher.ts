@@ -34,6 +34,15 @@ class FetcherLoop {
   private fetchRpc: BrokerRpc | null = null;
   private internalRpc: BrokerInternalRpc | null = null;
   private address = '';
+  /**
+   * The long-poll fetch under way and the partitions it carries. A partition that joins this
+   * loop (a leader change made us its follower) must not wait out that poll (up to
+   * replica.fetch.wait.max.ms): until it fetches, the new leader cannot advance its high
+   * watermark, so acks=all writes after a failover would stall for that long.
+   */
+  private inFlight: { readonly abort: AbortController; readonly keys: ReadonlySet<string> } | null = null;
+  /** The in-flight fetch was cancelled on purpose, to start again with new partitions: no back-off. */
+  private restartRequested = false;
   readonly done: Promise<void>;
 
   constructor(
@@ -45,11 +54,17 @@ class FetcherLoop {
 
   wake(): void {
     this.wakeUp?.();
+    const fetching = this.inFlight;
+    if (fetching && [...this.partitions.keys()].some((key) => !fetching.keys.has(key))) {
+      this.restartRequested = true;
+      fetching.abort.abort();
+    }
   }
 
   stop(): void {
     this.running = false;
-    this.wake();
+    this.wakeUp?.();
+    this.inFlight?.abort.abort();
   }
 
   private sleep(ms: number): Promise<void> {
@@ -92,6 +107,10 @@ class FetcherLoop {
         if (!worked) await this.sleep(100);
       } catch (e) {
         if (!this.running) break;
+        if (this.restartRequested) {
+          this.restartRequested = false;
+          continue;
+        }
         this.o.logger.debug('replica fetch failed; backing off', { leader: this.leaderId, error: e });
         await this.sleep(backoffMs);
       }
@@ -172,7 +191,15 @@ class FetcherLoop {
       replicaId: this.o.brokerId, maxWaitMs, minBytes: this.o.config['replica.fetch.min.bytes'], maxBytes: 16 << 20,
       topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })), replicaEpoch: -1,
     };
-    const res = await this.fetchRpc!.fetch(req, { timeoutMs: maxWaitMs + 10_000 });
+    const inFlight = { abort: new AbortController(), keys: new Set(fetches.map((f) => f.p.key)) };
+    this.inFlight = inFlight;
+    this.restartRequested = false;
+    let res;
+    try {
+      res = await this.fetchRpc!.fetch(req, { timeoutMs: maxWaitMs + 10_000, signal: inFlight.abort.signal });
+    } finally {
+      this.inFlight = null;
+    }
     const top = kafkaErrorFromWire(res.error);
     if (top) throw top;
     const now = this.o.clock ?? Date.now;
