@@ -39,9 +39,10 @@
 // Bounds (explicit, never growth):
 // - Commit samples per group-partition and LEO samples per topic-partition: at most
 //   maxSamplesPerPartition in the window, plus one just before it. Samples closer together than
-//   windowMs / maxSamplesPerPartition are merged: a newer commit replaces the newest sample, a newer
-//   LEO extends it. So a group committing every 100 ms is judged on about one commit per bucket, and
-//   lag start is known to within one bucket (erring late, so STOP never fires early). A REWIND is
+//   a bucket, windowMs / (maxSamplesPerPartition - 1), are merged: a newer commit replaces the
+//   newest sample, a newer LEO extends it; past the cap the oldest commit sample goes (the window
+//   then holds the latest maxSamplesPerPartition + 1 commits). So a group committing every 100 ms is
+//   judged on about one commit per bucket, and lag start is known to within one bucket (erring late, so STOP never fires early). A REWIND is
 //   detected when the commit arrives, so merging cannot hide one.
 // - Tracked group-partitions and tracked topic-partitions: at most maxPartitions each. A commit or
 //   LEO for a new one beyond that is refused and counted (stats().refusedCommits /
@@ -162,7 +163,8 @@ export class BurrowEvaluator {
     checkConfig('maxSamplesPerPartition', c.maxSamplesPerPartition, 2);
     checkConfig('maxPartitions', c.maxPartitions, 1);
     this.config = c;
-    this.bucketMs = Math.max(1, Math.floor(c.windowMs / c.maxSamplesPerPartition));
+    // Samples at least this far apart: at most maxSamplesPerPartition of them fit in a window.
+    this.bucketMs = Math.ceil(c.windowMs / (c.maxSamplesPerPartition - 1));
   }
 
   recordCommit(groupId: string, topic: string, partition: number, offset: number, nowMs: number): void {
@@ -196,8 +198,8 @@ export class BurrowEvaluator {
     const newest = samples[samples.length - 1]!;
     if (offset < newest.offset) track.lastRewindMs = nowMs;
     const previous = samples.length >= 2 ? samples[samples.length - 2]! : undefined;
-    // Merge into the newest sample while it is within a bucket of the one before it, so retained
-    // samples stand at least a bucket apart (the newest may move forward, the others never do).
+    // Replace the newest sample while the one before it is less than a bucket old (deciding on the
+    // newest itself would let a fast committer replace it forever); pruneCommits caps the rest.
     if (previous !== undefined && nowMs - previous.timeMs < this.bucketMs) samples[samples.length - 1] = sample;
     else samples.push(sample);
     pruneCommits(samples, nowMs, this.config);
