@@ -47,6 +47,22 @@ export interface BrokerConfig {
   /** Bound on concurrent requests a broker serves before answering REQUEST_TIMED_OUT / backpressure. */
   'queued.max.requests': number;
   'producer.id.expiration.ms': number;
+  // Group coordinator (Kafka's names and defaults; see src/group/README in the broker README).
+  'group.min.session.timeout.ms': number;
+  'group.max.session.timeout.ms': number;
+  /** Kafka default 3000; tests and a local dev cluster may set less so the first rebalance is quick. */
+  'group.initial.rebalance.delay.ms': number;
+  /** Members per group. Kafka's default is unbounded; samsa bounds it (1000). */
+  'group.max.size': number;
+  /** Kafka default 50; fixed once __consumer_offsets exists (its real partition count wins). */
+  'offsets.topic.num.partitions': number;
+  /** -1 (samsa's default): 3 on a cluster of >= 3 live brokers, else the number of live brokers, when the topic is created. */
+  'offsets.topic.replication.factor': number;
+  'offsets.topic.segment.bytes': number;
+  'offsets.retention.minutes': number;
+  'offsets.retention.check.interval.ms': number;
+  'offset.metadata.max.bytes': number;
+  'offsets.commit.timeout.ms': number;
 }
 
 export const DEFAULT_BROKER_CONFIG: Omit<BrokerConfig, 'broker.id' | 'log.dirs' | 'coordinators'> = {
@@ -87,6 +103,17 @@ export const DEFAULT_BROKER_CONFIG: Omit<BrokerConfig, 'broker.id' | 'log.dirs' 
   'request.timeout.ms': 30_000,
   'queued.max.requests': 500,
   'producer.id.expiration.ms': 86_400_000,
+  'group.min.session.timeout.ms': 6_000,
+  'group.max.session.timeout.ms': 1_800_000,
+  'group.initial.rebalance.delay.ms': 3_000,
+  'group.max.size': 1_000,
+  'offsets.topic.num.partitions': 50,
+  'offsets.topic.replication.factor': -1,
+  'offsets.topic.segment.bytes': 104_857_600,
+  'offsets.retention.minutes': 10_080,
+  'offsets.retention.check.interval.ms': 600_000,
+  'offset.metadata.max.bytes': 4_096,
+  'offsets.commit.timeout.ms': 5_000,
 };
 
 /** Defaults that depend on how many brokers the cluster has (samsa's safe defaults). */
@@ -122,12 +149,17 @@ export function resolveBrokerConfig(input: Partial<BrokerConfig> & Pick<BrokerCo
     'num.partitions', 'replica.lag.time.max.ms', 'replica.fetch.wait.max.ms', 'replica.fetch.max.bytes', 'log.segment.bytes',
     'message.max.bytes', 'request.timeout.ms', 'queued.max.requests', 'coordinator.session.timeout.ms',
     'leader.imbalance.check.interval.seconds', 'log.retention.check.interval.ms',
+    'group.min.session.timeout.ms', 'group.max.session.timeout.ms', 'group.max.size', 'offsets.topic.num.partitions',
+    'offsets.topic.segment.bytes', 'offsets.retention.minutes', 'offsets.retention.check.interval.ms', 'offsets.commit.timeout.ms',
   ];
   for (const k of positive) {
     const v = c[k] as number;
     if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) invalid(k, `must be a positive number, got ${String(v)}`);
   }
-  for (const k of ['default.replication.factor', 'min.insync.replicas'] as const) {
+  for (const k of ['group.initial.rebalance.delay.ms', 'offset.metadata.max.bytes'] as const) {
+    if (!Number.isInteger(c[k]) || c[k] < 0) invalid(k, `must be an integer >= 0, got ${String(c[k])}`);
+  }
+  for (const k of ['default.replication.factor', 'min.insync.replicas', 'offsets.topic.replication.factor'] as const) {
     const v = c[k];
     if (!Number.isInteger(v) || (v !== -1 && v < 1)) invalid(k, `must be -1 (derived) or >= 1, got ${String(v)}`);
   }

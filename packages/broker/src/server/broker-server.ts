@@ -27,6 +27,11 @@ import { ProducerIdManager } from './producer-id-manager.js';
 import { ReplicaFetcherManager } from './replica-fetcher.js';
 import { ReplicaManager } from './replica-manager.js';
 import { resolveTopicSettings, type TopicSettings } from './topic-config.js';
+import { GroupManager } from '../group/group-manager.js';
+import { CONSUMER_OFFSETS_TOPIC } from '../group/offsets-partition.js';
+import { BurrowEvaluator } from '../lag/burrow-evaluator.js';
+import { LogEndOffsetSampler, OffsetsTopicCreator, ReplicaOffsetsLog } from './group-coordinator-wiring.js';
+import { GroupMetrics } from './group-metrics.js';
 
 export interface BrokerServerOptions {
   config: Parameters<typeof resolveBrokerConfig>[0];
@@ -57,6 +62,8 @@ export class BrokerServer {
   private readonly health = new GrpcHealth();
   private http: OpsHttpServer | null = null;
   private metrics!: BrokerMetrics;
+  groups: GroupManager | null = null;
+  private lagSampler: LogEndOffsetSampler | null = null;
   private clusterId = '';
   private registered = false;
   private port = 0;
@@ -134,11 +141,18 @@ export class BrokerServer {
       brokerId: id, config: this.config, replicas: this.replicas, metadata: this.metadata, logger: this.logger, metrics: this.metrics,
     });
     this.replicas.onFollowerChange = (p, leaderId) => this.fetchers.assign(p, leaderId);
+    this.groups = this.createGroupManager();
+    const groups = this.groups;
+    this.replicas.onLeadershipChange = (p, isLeader, leaderEpoch) => {
+      if (p.topic === CONSUMER_OFFSETS_TOPIC) groups.onLeadershipChange(p.partition, isLeader, leaderEpoch);
+    };
 
     const handlers = brokerServiceHandlers({
       brokerId: id, config: this.config, clusterId: () => this.clusterId, metadata: this.metadata, replicas: this.replicas,
       controller: () => this.controller, zk: () => this.zk, producerIds: new ProducerIdManager(() => this.zk, id),
       logger: this.logger, metrics: this.metrics, onTopicConfigChanged: (t) => void this.reloadTopicConfig(t),
+      groups: this.groups,
+      offsetsTopic: new OffsetsTopicCreator({ config: this.config, metadata: this.metadata, controller: () => this.controller, logger: this.logger }),
     });
     this.endStreams = handlers.endStreams;
     this.grpcServer.addService(brokerService().service, handlers.broker);
@@ -161,9 +175,45 @@ export class BrokerServer {
     await this.watchTopicConfigs();
     await this.register();
     this.replicas.start();
+    this.groups.start();
     await this.startController();
     this.healthTimer = setInterval(() => this.health.set('', this.readiness().ok ? 'SERVING' : 'NOT_SERVING'), 250);
     this.logger.info('broker started', { id, listen: `${hostPort(this.config.listeners).host}:${this.port}`, metricsPort: this.metricsPort, clusterId: this.clusterId });
+  }
+
+  private createGroupManager(): GroupManager {
+    const c = this.config;
+    this.lagSampler = new LogEndOffsetSampler({ brokerId: this.brokerId, replicas: this.replicas, metadata: this.metadata, logger: this.logger });
+    const sampler = this.lagSampler;
+    let manager: GroupManager | null = null;
+    const metrics = new GroupMetrics(this.registry, () => manager);
+    manager = new GroupManager(
+      {
+        log: new ReplicaOffsetsLog(this.replicas),
+        logger: this.logger,
+        partitionExists: (topic, partition) => this.metadata.partition(topic, partition) !== undefined,
+        offsetsTopicPartitions: () => this.metadata.partitionCount(CONSUMER_OFFSETS_TOPIC) || null,
+        logEndOffsets: (tps) => sampler.sample(tps),
+        lag: new BurrowEvaluator(),
+        events: metrics,
+      },
+      {
+        group: {
+          groupMinSessionTimeoutMs: c['group.min.session.timeout.ms'],
+          groupMaxSessionTimeoutMs: c['group.max.session.timeout.ms'],
+          groupInitialRebalanceDelayMs: c['group.initial.rebalance.delay.ms'],
+          groupMaxSize: c['group.max.size'],
+        },
+        offsets: {
+          offsetsTopicNumPartitions: c['offsets.topic.num.partitions'],
+          offsetsRetentionMs: c['offsets.retention.minutes'] * 60_000,
+          offsetsRetentionCheckIntervalMs: c['offsets.retention.check.interval.ms'],
+          offsetMetadataMaxBytes: c['offset.metadata.max.bytes'],
+        },
+        offsetsCommitTimeoutMs: c['offsets.commit.timeout.ms'],
+      },
+    );
+    return manager;
   }
 
   private readiness(): { ok: boolean; detail: Record<string, unknown> } {
@@ -332,6 +382,8 @@ export class BrokerServer {
         await this.controlledShutdown().catch((err) => this.logger.warn('controlled shutdown failed', { error: err }));
       }
       await this.fetchers?.shutdown();
+      this.groups?.stop();
+      this.lagSampler?.close();
       await this.replicas?.shutdown();
       await this.controller?.stop().catch(() => {});
       this.channel.close();

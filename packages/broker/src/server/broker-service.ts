@@ -21,6 +21,9 @@ import type { MetadataCache } from './metadata-cache.js';
 import type { ProducerIdManager } from './producer-id-manager.js';
 import type { ReplicaManager } from './replica-manager.js';
 import { RequestStreams } from './request-streams.js';
+import type { GroupManager } from '../group/group-manager.js';
+import type { OffsetsTopicCreator } from './group-coordinator-wiring.js';
+import { groupHandlers } from './group-handlers.js';
 import { topicDefaults } from './topic-config.js';
 
 export interface BrokerServiceContext {
@@ -36,6 +39,9 @@ export interface BrokerServiceContext {
   metrics?: BrokerMetrics;
   /** Called after AlterConfigs changed a topic's config here, so local partitions pick it up now. */
   onTopicConfigChanged?: (topic: string) => void;
+  /** The group coordinator (consumer groups); without it the group RPCs answer COORDINATOR_NOT_AVAILABLE. */
+  groups?: GroupManager | null;
+  offsetsTopic?: OffsetsTopicCreator | null;
 }
 
 const notController = (): ReturnType<typeof kafkaErrorToWire> =>
@@ -79,7 +85,7 @@ export function brokerServiceHandlers(ctx: BrokerServiceContext): BrokerServiceH
   const maxInFlight = ctx.config['queued.max.requests'];
   const streams = new RequestStreams({ logger, metrics, onResponse: (api, res) => countErrors(api, res, metrics) });
 
-  function unary<Req, Res>(api: string, fn: (req: Req) => Promise<Res> | Res): grpc.handleUnaryCall<Req, Res> {
+  function unary<Req, Res>(api: string, fn: (req: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res> | Res): grpc.handleUnaryCall<Req, Res> {
     return (call, callback) => {
       if (inFlight + streams.inProgress >= maxInFlight) {
         callback({ code: grpc.status.UNAVAILABLE, details: `broker ${ctx.brokerId} has ${inFlight} requests in progress (queued.max.requests)` });
@@ -89,7 +95,7 @@ export function brokerServiceHandlers(ctx: BrokerServiceContext): BrokerServiceH
       metrics?.requests.inc({ api });
       const started = performance.now();
       Promise.resolve()
-        .then(() => fn(call.request))
+        .then(() => fn(call.request, call))
         .then(
           (res) => {
             countErrors(api, res, metrics);
@@ -258,6 +264,8 @@ export function brokerServiceHandlers(ctx: BrokerServiceContext): BrokerServiceH
       return { results };
     }),
 
+    ...groupHandlers({ groups: ctx.groups ?? null, offsetsTopic: ctx.offsetsTopic ?? null, metadata }, unary),
+
     InitProducerId: unary('InitProducerId', async (req: InitProducerIdRequest) => {
       if (req.transactionalId) {
         return { error: kafkaErrorToWire(new KafkaError('INVALID_REQUEST', 'transactions are not supported; use an idempotent producer')), producerId: -1, producerEpoch: -1 };
@@ -287,6 +295,7 @@ export function brokerServiceHandlers(ctx: BrokerServiceContext): BrokerServiceH
         if (req.liveBrokers.length > 0) metadata.setLiveBrokers(req.liveBrokers);
         metadata.updatePartitions(req.partitionStates);
         metadata.deleteTopics(req.deletedTopics);
+        ctx.groups?.onTopicsDeleted(req.deletedTopics);
         return { error: null };
       } catch (e) {
         return { error: wireError(e) };

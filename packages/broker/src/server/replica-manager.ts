@@ -56,6 +56,8 @@ export class ReplicaManager {
   readonly fetchPurgatory = new DelayedOperations(10_000);
   /** Follower partitions' fetching is driven from here; set by the broker (ReplicaFetcherManager). */
   onFollowerChange: ((p: Partition, leaderId: number | null) => void) | null = null;
+  /** A replica became leader or follower (applied), or was stopped (isLeader false); the group coordinator follows __consumer_offsets. */
+  onLeadershipChange: ((p: Partition, isLeader: boolean, leaderEpoch: number) => void) | null = null;
   private readonly produceWaiters = new Map<string, (error: KafkaError | null) => void>();
   private readonly isrWriter: IsrChangeWriter;
   private readonly sequenceWaiters = new Map<string, Set<{ resolve(): void; timer: NodeJS.Timeout }>>();
@@ -174,6 +176,7 @@ export class ReplicaManager {
         topic: s.topic, partition: s.partition, leader: s.leader, leaderEpoch: s.leaderEpoch, isr: s.isr,
       });
       this.onFollowerChange?.(p, s.leader === this.o.brokerId ? null : s.leader);
+      this.onLeadershipChange?.(p, s.leader === this.o.brokerId, s.leaderEpoch);
     }
     this.drain(p);
     this.fetchPurgatory.checkAndComplete(p.key);
@@ -189,6 +192,7 @@ export class ReplicaManager {
           p.replica.stop(this.clock());
           this.drain(p);
           this.onFollowerChange?.(p, null);
+          this.onLeadershipChange?.(p, false, -1);
           this.fetchPurgatory.checkAndComplete(p.key);
           if (req.deletePartitions) this.partitions.delete(p.key);
         }
