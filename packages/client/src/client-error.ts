@@ -15,7 +15,8 @@ export type ClientErrorCode =
   | 'DELIVERY_TIMEOUT' // a record was not acknowledged within delivery.timeout.ms
   | 'API_TIMEOUT' // an admin/consumer call did not complete within its timeout
   | 'PRODUCER_FATAL' // the producer hit an error it cannot recover from; close it
-  | 'INVALID_RESPONSE'; // a broker response that contradicts its request (a broker bug)
+  | 'INVALID_RESPONSE' // a broker response that contradicts its request (a broker bug)
+  | 'COMMIT_FAILED'; // the group refused a commit: this member's generation is over (Kafka's CommitFailedException)
 
 export class ClientError extends Error {
   readonly code: ClientErrorCode;

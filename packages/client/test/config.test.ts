@@ -91,7 +91,23 @@ describe('consumer and admin config', () => {
     expect(configError(() => resolveConsumerConfig({ ...bootstrap, 'auto.offset.reset': 'smallest' })).message).toContain('auto.offset.reset');
     expect(configError(() => resolveConsumerConfig({ ...bootstrap, 'isolation.level': 'read_committed' })).message).toContain('not supported');
     configError(() => resolveConsumerConfig({ ...bootstrap, 'max.poll.records': 0 }));
-    configError(() => resolveConsumerConfig({ ...bootstrap, 'group.id': 'g' }));
+    expect(resolveConsumerConfig({ ...bootstrap, 'group.id': 'g' })).toMatchObject({
+      groupId: 'g',
+      groupInstanceId: null,
+      assignmentStrategies: ['range', 'cooperative-sticky'],
+      enableAutoCommit: true,
+      autoCommitIntervalMs: 5_000,
+      sessionTimeoutMs: 45_000,
+      heartbeatIntervalMs: 3_000,
+      maxPollIntervalMs: 300_000,
+    });
+    // Without a group, auto commit is off (and asking for it is an error), as in Kafka.
+    expect(resolveConsumerConfig(bootstrap)).toMatchObject({ groupId: null, enableAutoCommit: false });
+    configError(() => resolveConsumerConfig({ ...bootstrap, 'enable.auto.commit': true }));
+    expect(resolveConsumerConfig({ ...bootstrap, 'group.id': 'g', 'partition.assignment.strategy': 'org.apache.kafka.clients.consumer.CooperativeStickyAssignor' }).assignmentStrategies).toEqual(['cooperative-sticky']);
+    expect(configError(() => resolveConsumerConfig({ ...bootstrap, 'group.id': 'g', 'partition.assignment.strategy': ['range', 'nope'] })).message).toContain('nope');
+    expect(configError(() => resolveConsumerConfig({ ...bootstrap, 'group.id': 'g', 'heartbeat.interval.ms': 45_000 })).message).toContain('heartbeat.interval.ms');
+    configError(() => resolveConsumerConfig({ ...bootstrap, 'group.instance.id': 'i' }));
     configError(() => resolveConsumerConfig({ ...bootstrap, 'fetch.max.wait.ms': 40_000 }));
   });
 

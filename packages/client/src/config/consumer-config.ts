@@ -79,6 +79,8 @@ export interface ConsumerSettings {
   retryBackoffMs: number;
   retryBackoffMaxMs: number;
   metadataMaxAgeMs: number;
+  metricsSampleWindowMs: number;
+  metricsNumSamples: number;
   /** null: no group. */
   groupId: string | null;
   /** null: a dynamic member. */
@@ -121,6 +123,8 @@ export function resolveConsumerConfig(input: unknown): ConsumerSettings {
     retryBackoffMs: c['retry.backoff.ms'],
     retryBackoffMaxMs: c['retry.backoff.max.ms'],
     metadataMaxAgeMs: c['metadata.max.age.ms'],
+    metricsSampleWindowMs: c['metrics.sample.window.ms'],
+    metricsNumSamples: c['metrics.num.samples'],
     groupId,
     groupInstanceId: c['group.instance.id'] === '' ? null : c['group.instance.id'],
     assignmentStrategies: c['partition.assignment.strategy'],
