@@ -4,6 +4,7 @@ import yargs from 'yargs';
 import { type CliContext, type CliIo, processIo } from './context.js';
 import { registerBrokerCommands } from './commands/broker.js';
 import { registerClusterCommands } from './commands/cluster.js';
+import { registerConsumerGroupCommands } from './commands/consumer-groups.js';
 import { registerCoordinatorCommands } from './commands/coordinator.js';
 import { registerCoordinatorShell } from './commands/coordinator-shell.js';
 import { registerLogCommands } from './commands/log.js';
@@ -48,6 +49,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
   registerProduceConsume(parser, ctx);
   registerPerfCommands(parser, ctx);
   registerVerifiableProducer(parser, ctx);
+  registerConsumerGroupCommands(parser, ctx);
   try {
     await parser.parseAsync();
   } catch (err) {
