@@ -11,6 +11,7 @@ import { registerLogCommands } from './commands/log.js';
 import { registerPerfCommands } from './commands/perf.js';
 import { registerProduceConsume } from './commands/produce-consume.js';
 import { registerTopicCommands } from './commands/topics.js';
+import { registerVerifiableConsumer } from './commands/verifiable-consumer.js';
 import { registerVerifiableProducer } from './commands/verifiable-producer.js';
 import { cliVersion } from './version.js';
 
@@ -50,6 +51,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
   registerPerfCommands(parser, ctx);
   registerVerifiableProducer(parser, ctx);
   registerConsumerGroupCommands(parser, ctx);
+  registerVerifiableConsumer(parser, ctx);
   try {
     await parser.parseAsync();
   } catch (err) {

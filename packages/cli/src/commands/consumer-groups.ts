@@ -238,8 +238,10 @@ export function registerConsumerGroupCommands(y: Argv, ctx: CliContext): void {
           const ids = [...new Set(a.group as string[])];
           const results = await admin.deleteGroups(ids);
           const failed = results.filter((r) => r.error !== null);
+          const deleted = results.filter((r) => r.error === null).map((r) => `'${r.groupId}'`);
           if (a.json) ctx.io.out(JSON.stringify(results.map((r) => ({ group: r.groupId, error: r.error }))));
-          else if (failed.length === 0) ctx.io.out(`Deletion of requested consumer groups (${ids.map((g) => `'${g}'`).join(', ')}) was successful.`);
+          else if (failed.length === 0) ctx.io.out(`Deletion of requested consumer groups (${deleted.join(', ')}) was successful.`);
+          else if (deleted.length > 0) ctx.io.out(`These consumer groups were deleted successfully: ${deleted.join(', ')}`);
           for (const r of failed) ctx.io.err(`samsa consumer-groups delete: ${r.error}: Group '${r.groupId}' could not be deleted.`);
           if (failed.length > 0) ctx.exitCode = 1;
         }),
