@@ -3,6 +3,11 @@
 // (one level batch) and, when the Ready says so, synced to disk before the node sends any
 // message of that Ready — that is what makes a vote or an append acknowledgement durable.
 //
+// A hard state that differs from the stored one only in its commit index (Ready.mustSync false)
+// is not written on its own: it rides along with the next batch (or close()). Raft needs no
+// durable commit index — a restarted node relearns it from the leader — and writing it alone
+// cost a level write between "a quorum has it" and "apply it" on every commit.
+//
 // Keys:  "h"               hard state (JSON)
 //        "s"               snapshot: 8-byte index, 8-byte term, data
 //        "e" + 16 hex      entry at that index: 8-byte term, 1-byte type, data
@@ -63,6 +68,8 @@ export class RaftStorage {
   /** Index of the last stored entry (or of the snapshot when no entry follows it). */
   private lastIndex = 0;
   private firstIndex = 1;
+  /** A commit-only hard state not written yet (see the top of this file). */
+  private deferredHardState: HardState | null = null;
 
   constructor(
     dir: string,
@@ -107,11 +114,16 @@ export class RaftStorage {
       for (const e of ready.entries) ops.push({ type: 'put', key: entryKey(e.index), value: encodeEntry(e) });
       this.lastIndex = ready.entries[ready.entries.length - 1]!.index;
     }
-    if (ready.hardState) {
-      ops.push({ type: 'put', key: HARD_STATE_KEY, value: Buffer.from(JSON.stringify(ready.hardState)) });
-    }
-    if (ops.length === 0) return;
     const sync = ready.mustSync || ready.snapshot !== null || ready.entries.length > 0;
+    if (ready.hardState && !sync) {
+      // Only the commit index moved (term and vote unchanged, nothing else to write).
+      this.deferredHardState = ready.hardState;
+      return;
+    }
+    const hardState = ready.hardState ?? this.deferredHardState;
+    if (hardState) ops.push({ type: 'put', key: HARD_STATE_KEY, value: Buffer.from(JSON.stringify(hardState)) });
+    this.deferredHardState = null;
+    if (ops.length === 0) return;
     const started = process.hrtime.bigint();
     await this.db.batch(ops, { sync });
     if (sync) this.timings.onSyncedWrite?.(Number(process.hrtime.bigint() - started) / 1e9);
@@ -128,6 +140,10 @@ export class RaftStorage {
   }
 
   async close(): Promise<void> {
+    if (this.deferredHardState && this.db.status === 'open') {
+      await this.db.put(HARD_STATE_KEY, Buffer.from(JSON.stringify(this.deferredHardState)));
+      this.deferredHardState = null;
+    }
     await this.db.close();
   }
 }

@@ -66,4 +66,26 @@ describe('RaftStorage', () => {
     expect(state.entries.map((e) => e.index)).toEqual([13]);
     await s.close();
   });
+
+  test('a commit-only hard state is written with the next batch, or at close, never before a newer one', async () => {
+    let s = new RaftStorage(dir);
+    await s.open();
+    await s.persist(ready({ entries: [1, 2, 3].map((i) => entry(i, 1)), hardState: { term: 1, vote: 1, commit: 0 } }));
+    await s.persist(ready({ hardState: { term: 1, vote: 1, commit: 2 }, mustSync: false }));
+    await s.persist(ready({ entries: [entry(4, 1)] }));
+    await s.persist(ready({ hardState: { term: 1, vote: 1, commit: 4 }, mustSync: false }));
+    await s.close();
+
+    s = new RaftStorage(dir);
+    expect((await s.open()).hardState).toEqual({ term: 1, vote: 1, commit: 4 });
+    // A newer hard state in a synced batch supersedes a deferred commit-only one.
+    await s.persist(ready({ hardState: { term: 1, vote: 1, commit: 5 }, mustSync: false, entries: [entry(5, 1)] }));
+    await s.persist(ready({ hardState: { term: 1, vote: 1, commit: 5 }, mustSync: false }));
+    await s.persist(ready({ hardState: { term: 2, vote: 3, commit: 5 } }));
+    await s.close();
+
+    s = new RaftStorage(dir);
+    expect((await s.open()).hardState).toEqual({ term: 2, vote: 3, commit: 5 });
+    await s.close();
+  });
 });
