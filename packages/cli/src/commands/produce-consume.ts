@@ -124,7 +124,7 @@ export function registerProduceConsume(y: Argv, ctx: CliContext): void {
         'auto.offset.reset': args['from-beginning'] ? 'earliest' : 'latest',
         // Commits are of printed records only (see PrintedOffsets), never of positions: a poll may
         // return records past --max-messages that were not printed.
-        ...(groupId !== undefined ? { 'group.id': groupId, 'enable.auto.commit': false } : {}),
+        ...(groupId !== undefined ? { 'group.id': groupId, 'enable.auto.commit': false, 'client.id': 'console-consumer' } : {}),
       });
       const printed = new PrintedOffsets();
       let stop = false;

@@ -134,6 +134,7 @@ export function registerVerifiableConsumer(y: Argv, ctx: CliContext): void {
         const sessionTimeoutMs = args['session-timeout'] as number;
         consumer = new Consumer({
           'bootstrap.servers': bootstrapServers(args),
+          'client.id': 'verifiable-consumer',
           'group.id': args['group-id'] as string,
           ...(args['group-instance-id'] ? { 'group.instance.id': args['group-instance-id'] as string } : {}),
           'enable.auto.commit': autoCommit,
