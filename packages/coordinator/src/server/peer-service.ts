@@ -9,50 +9,115 @@ import { decodeTreeCommand } from '../tree/command-codec.js';
 import { CoordinatorError } from '../tree/errors.js';
 import type { Logger } from '../ops/logger.js';
 import { errorToWire } from '../client/wire-convert.js';
-import type { WireStatus } from '../client/wire-types.js';
+import type { ProtoError, WireStatus } from '../client/wire-types.js';
 import { encodeOutcome, type CoordinatorNode } from './coordinator-node.js';
 
 const MAX_MESSAGES_PER_BATCH = 100_000;
 const MAX_TOUCHED_SESSIONS = 100_000;
+/** Forwarded writes one follower's stream may have in flight here; beyond, they are refused. */
+const MAX_FORWARDS_PER_STREAM = 10_000;
+
+interface RaftBatch {
+  from: number;
+  messages: Buffer[];
+}
+interface ForwardAnswer {
+  error?: ProtoError;
+  result?: Buffer;
+  index?: number;
+}
 
 export function peerServiceHandlers(node: CoordinatorNode, logger: Logger, selfStatus: () => WireStatus): grpc.UntypedServiceImplementation {
+  /** Decodes a batch and hands it to the node; an error message if the batch as a whole is refused. */
+  const deliver = (batch: RaftBatch): string | null => {
+    const raw = batch.messages ?? [];
+    if (raw.length > MAX_MESSAGES_PER_BATCH) return `more than ${MAX_MESSAGES_PER_BATCH} messages in one batch`;
+    const messages: Message[] = [];
+    for (const bytes of raw) {
+      try {
+        messages.push(decodeMessage(bytes.toString('utf8')));
+      } catch (err) {
+        logger.warn('dropped undecodable Raft message', { from: batch.from, error: err });
+      }
+    }
+    node.receive(messages);
+    return null;
+  };
+
+  /** Proposes a follower's write here (we must lead); the answer carries its outcome or error. */
+  const forward = (command: Buffer): Promise<ForwardAnswer> => {
+    let data: Uint8Array;
+    try {
+      decodeTreeCommand(command); // reject garbage before it reaches the log
+      data = new Uint8Array(command);
+    } catch (err) {
+      return Promise.resolve({ error: errorToWire(err) });
+    }
+    if (node.currentRole !== 'leader') {
+      const leaderId = node.leaderId ?? 0;
+      return Promise.resolve({ error: errorToWire(new CoordinatorError('NOT_LEADER', { details: leaderId ? { leaderId } : {} })) });
+    }
+    return node.proposeLocal(data).then(
+      (outcome) => ({ result: encodeOutcome(outcome), index: outcome.index }),
+      (err: unknown) => ({ error: errorToWire(err) }),
+    );
+  };
+
   return {
-    deliver: (call: grpc.ServerUnaryCall<{ from: number; messages: Buffer[] }, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-      const raw = call.request.messages ?? [];
-      if (raw.length > MAX_MESSAGES_PER_BATCH) {
-        callback({ code: grpc.status.RESOURCE_EXHAUSTED, details: `more than ${MAX_MESSAGES_PER_BATCH} messages in one batch` });
-        return;
-      }
-      const messages: Message[] = [];
-      for (const bytes of raw) {
-        try {
-          messages.push(decodeMessage(bytes.toString('utf8')));
-        } catch (err) {
-          logger.warn('dropped undecodable Raft message', { from: call.request.from, error: err });
+    deliver: (call: grpc.ServerUnaryCall<RaftBatch, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      const refused = deliver(call.request);
+      if (refused) callback({ code: grpc.status.RESOURCE_EXHAUSTED, details: refused });
+      else callback(null, {});
+    },
+
+    deliverStream: (call: grpc.ServerReadableStream<RaftBatch, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      let ended = false;
+      const end = (err: grpc.ServiceError | null): void => {
+        if (ended) return;
+        ended = true;
+        callback(err, err ? undefined : {});
+      };
+      call.on('data', (batch: RaftBatch) => {
+        const refused = deliver(batch);
+        if (refused) {
+          logger.warn('refused a Raft batch', { from: batch.from, reason: refused });
+          end(Object.assign(new Error(refused), { code: grpc.status.RESOURCE_EXHAUSTED, details: refused, metadata: new grpc.Metadata() }));
         }
-      }
-      node.receive(messages);
-      callback(null, {});
+      });
+      call.on('end', () => end(null));
+      call.on('error', () => end(null));
     },
 
     forward: (call: grpc.ServerUnaryCall<{ command: Buffer }, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-      let data: Uint8Array;
-      try {
-        decodeTreeCommand(call.request.command); // reject garbage before it reaches the log
-        data = new Uint8Array(call.request.command);
-      } catch (err) {
-        callback(null, { error: errorToWire(err) });
-        return;
-      }
-      if (node.currentRole !== 'leader') {
-        const leaderId = node.leaderId ?? 0;
-        callback(null, { error: errorToWire(new CoordinatorError('NOT_LEADER', { details: leaderId ? { leaderId } : {} })) });
-        return;
-      }
-      node
-        .proposeLocal(data)
-        .then((outcome) => callback(null, { result: encodeOutcome(outcome), index: outcome.index }))
-        .catch((err: unknown) => callback(null, { error: errorToWire(err) }));
+      void forward(call.request.command).then((answer) => callback(null, answer));
+    },
+
+    forwardStream: (call: grpc.ServerDuplexStream<{ correlationId: number; command: Buffer }, unknown>) => {
+      let inFlight = 0;
+      let open = true;
+      const close = (): void => {
+        open = false;
+      };
+      call.on('cancelled', close);
+      call.on('error', close);
+      call.on('end', () => {
+        open = false;
+        if (inFlight === 0) call.end();
+      });
+      call.on('data', (req: { correlationId: number; command: Buffer }) => {
+        const correlationId = req.correlationId;
+        if (inFlight >= MAX_FORWARDS_PER_STREAM) {
+          const error = errorToWire(new CoordinatorError('UNAVAILABLE', { message: `${MAX_FORWARDS_PER_STREAM} forwarded writes in flight on this stream` }));
+          call.write({ correlationId, error });
+          return;
+        }
+        inFlight++;
+        void forward(req.command).then((answer) => {
+          inFlight--;
+          if (!call.cancelled && call.writable) call.write({ correlationId, ...answer });
+          if (!open && inFlight === 0 && call.writable) call.end();
+        });
+      });
     },
 
     touchSessions: (call: grpc.ServerUnaryCall<{ sessionIds: number[] }, unknown>, callback: grpc.sendUnaryData<unknown>) => {

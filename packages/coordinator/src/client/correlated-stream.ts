@@ -1,0 +1,119 @@
+// Request/response over one long-lived bidirectional gRPC stream, matched by correlation id: the
+// cheap way to make many small calls (a stream message costs a fraction of a unary call: no new
+// HTTP/2 stream, no headers, no deadline bookkeeping in gRPC).
+//
+// Each request gets its own deadline; when it passes, the request fails with DEADLINE_EXCEEDED
+// (its outcome unknown, as for a unary call). When the stream breaks, every unanswered request
+// fails with the stream's error, so callers classify it exactly as a failed unary call (e.g.
+// UNAVAILABLE "No connection established" means nothing was sent). The next request opens a new
+// stream. A server without the method (UNIMPLEMENTED) never executed anything, so those
+// requests, and every later one, go through `fallback` (the unary call) instead.
+
+import * as grpc from '@grpc/grpc-js';
+
+/** What a unary call's failure looks like, so callers need no second error path. */
+export type StreamCallError = Error & { code: grpc.status; details: string };
+
+function callError(code: grpc.status, details: string): StreamCallError {
+  return Object.assign(new Error(`${code} ${grpc.status[code]}: ${details}`), { code, details });
+}
+
+interface Pending<Res> {
+  resolve(res: Res): void;
+  reject(err: unknown): void;
+  timer: NodeJS.Timeout;
+  retry: () => Promise<Res>;
+}
+
+export interface CorrelatedStreamOptions {
+  /** Requests waiting for an answer on the stream; beyond this, requests take the fallback. */
+  maxPending?: number;
+}
+
+type Duplex<Req, Res> = grpc.ClientDuplexStream<Req & { correlationId: number }, Res & { correlationId: number }>;
+
+/** Owned by one connection wrapper (CoordinatorRpc, a peer link); close() with it. */
+export class CorrelatedStream<Req extends object, Res extends object> {
+  private stream: Duplex<Req, Res> | null = null;
+  private readonly pending = new Map<number, Pending<Res>>();
+  private nextId = 1;
+  private unsupported = false;
+  private closed = false;
+  private readonly maxPending: number;
+
+  constructor(
+    private readonly open: () => Duplex<Req, Res>,
+    options: CorrelatedStreamOptions = {},
+  ) {
+    this.maxPending = options.maxPending ?? 10_000;
+  }
+
+  /** False once the server answered UNIMPLEMENTED: use the unary call directly. */
+  get usable(): boolean {
+    return !this.unsupported && !this.closed;
+  }
+
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  /** Sends `request`; `fallback` makes the same request as a unary call if the stream cannot. */
+  request(request: Req, timeoutMs: number, fallback: () => Promise<Res>): Promise<Res> {
+    if (!this.usable || this.pending.size >= this.maxPending) return fallback();
+    const stream = this.stream ?? this.connect();
+    const correlationId = this.nextId++;
+    return new Promise<Res>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (this.pending.delete(correlationId)) reject(callError(grpc.status.DEADLINE_EXCEEDED, `no answer within ${timeoutMs} ms`));
+      }, Math.max(0, timeoutMs));
+      this.pending.set(correlationId, { resolve, reject, timer, retry: fallback });
+      stream.write({ ...request, correlationId });
+    });
+  }
+
+  private connect(): Duplex<Req, Res> {
+    const stream = this.open();
+    this.stream = stream;
+    stream.on('data', (res: Res & { correlationId: number }) => {
+      const p = this.pending.get(res.correlationId);
+      if (!p) return; // answered after its deadline
+      this.pending.delete(res.correlationId);
+      clearTimeout(p.timer);
+      p.resolve(res);
+    });
+    const broken = (err: Partial<StreamCallError> | null): void => {
+      if (this.stream !== stream) return;
+      this.stream = null;
+      const error = err && typeof err.code === 'number' ? (err as StreamCallError) : callError(grpc.status.UNAVAILABLE, 'stream ended');
+      if (error.code === grpc.status.UNIMPLEMENTED) this.unsupported = true;
+      const failed = [...this.pending.values()];
+      this.pending.clear();
+      for (const p of failed) {
+        clearTimeout(p.timer);
+        if (error.code === grpc.status.UNIMPLEMENTED) p.retry().then(p.resolve, p.reject);
+        else p.reject(error);
+      }
+    };
+    stream.on('error', (err: StreamCallError) => broken(err));
+    stream.on('end', () => broken(null));
+    return stream;
+  }
+
+  /** Fails what is unanswered (as a cancelled call) and ends the stream. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    const stream = this.stream;
+    this.stream = null;
+    const failed = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of failed) {
+      clearTimeout(p.timer);
+      p.reject(callError(grpc.status.CANCELLED, 'connection closed'));
+    }
+    if (stream) {
+      stream.on('error', () => {});
+      stream.cancel();
+    }
+  }
+}

@@ -1,0 +1,140 @@
+// CorrelatedStream gives each request its own answer by correlation id (in any order), its own
+// deadline, fails every unanswered request with the stream's error when the stream breaks (and
+// opens a new stream for the next one), and falls back to the unary call when the server does
+// not know the stream method — against a real gRPC server on loopback.
+import * as grpc from '@grpc/grpc-js';
+import { CorrelatedStream, type StreamCallError } from '../../src/client/correlated-stream.js';
+import { COORDINATOR_PROTO, peerServiceDefinition } from '../../src/client/rpc.js';
+import { loadProto, lookup } from '../../src/ops/proto.js';
+
+interface Req {
+  command: Uint8Array;
+}
+interface Res {
+  index: number;
+  result: Buffer;
+}
+type ForwardCall = grpc.ServerDuplexStream<{ correlationId: number; command: Buffer }, unknown>;
+
+async function serve(handlers: grpc.UntypedServiceImplementation): Promise<{ address: string; server: grpc.Server }> {
+  const server = new grpc.Server();
+  server.addService(peerServiceDefinition(), handlers);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  return { address: `127.0.0.1:${port}`, server };
+}
+
+function peerClient(address: string): grpc.Client & Record<string, (...args: unknown[]) => unknown> {
+  const Ctor = lookup<grpc.ServiceClientConstructor>(loadProto(COORDINATOR_PROTO), 'samsa.coordinator.v1.Peer');
+  return new Ctor(address, grpc.credentials.createInsecure()) as grpc.Client & Record<string, (...args: unknown[]) => unknown>;
+}
+
+function streamOf(client: grpc.Client & Record<string, (...args: unknown[]) => unknown>): CorrelatedStream<Req, Res> {
+  return new CorrelatedStream<Req, Res>(() => client.forwardStream!() as never);
+}
+
+const noFallback = (): Promise<Res> => Promise.reject(new Error('fallback must not be used'));
+
+describe('CorrelatedStream', () => {
+  const cleanups: (() => void)[] = [];
+  afterEach(() => {
+    for (const c of cleanups.splice(0)) c();
+  });
+
+  test('answers reach their own request, whatever order the server answers in', async () => {
+    const calls: ForwardCall[] = [];
+    const { address, server } = await serve({
+      forwardStream: (call: ForwardCall) => {
+        calls.push(call);
+        const held: { correlationId: number; command: Buffer }[] = [];
+        call.on('data', (req: { correlationId: number; command: Buffer }) => {
+          held.push(req);
+          if (held.length === 3) {
+            // Answer in reverse order, each with its own command echoed back.
+            for (const r of held.reverse()) call.write({ correlationId: r.correlationId, result: r.command, index: r.command[0] });
+          }
+        });
+      },
+    });
+    const client = peerClient(address);
+    const stream = streamOf(client);
+    cleanups.push(() => (stream.close(), client.close(), server.forceShutdown()));
+
+    const answers = await Promise.all([1, 2, 3].map((n) => stream.request({ command: Buffer.from([n]) }, 5_000, noFallback)));
+    expect(answers.map((a) => [a.index, [...a.result]])).toEqual([[1, [1]], [2, [2]], [3, [3]]]);
+    expect(calls).toHaveLength(1); // one stream carried all three
+    expect(stream.pendingCount).toBe(0);
+  });
+
+  test('a request not answered in time fails with DEADLINE_EXCEEDED; the stream stays usable', async () => {
+    const { address, server } = await serve({
+      forwardStream: (call: ForwardCall) => {
+        call.on('data', (req: { correlationId: number; command: Buffer }) => {
+          if (req.command[0] !== 0) call.write({ correlationId: req.correlationId, result: req.command, index: 7 });
+        });
+      },
+    });
+    const client = peerClient(address);
+    const stream = streamOf(client);
+    cleanups.push(() => (stream.close(), client.close(), server.forceShutdown()));
+
+    const silent = stream.request({ command: Buffer.from([0]) }, 200, noFallback);
+    await expect(silent).rejects.toMatchObject({ code: grpc.status.DEADLINE_EXCEEDED });
+    await expect(stream.request({ command: Buffer.from([1]) }, 5_000, noFallback)).resolves.toMatchObject({ index: 7 });
+  });
+
+  test('a broken stream fails every unanswered request with its error, and the next request opens a new stream', async () => {
+    let opened = 0;
+    const { address, server } = await serve({
+      forwardStream: (call: ForwardCall) => {
+        const n = ++opened;
+        call.on('data', (req: { correlationId: number; command: Buffer }) => {
+          if (n === 1 && req.command[0] === 2) {
+            call.emit('error', { code: grpc.status.INTERNAL, details: 'boom' }); // kills the first stream
+            return;
+          }
+          if (n > 1) call.write({ correlationId: req.correlationId, result: req.command, index: n });
+        });
+      },
+    });
+    const client = peerClient(address);
+    const stream = streamOf(client);
+    cleanups.push(() => (stream.close(), client.close(), server.forceShutdown()));
+
+    const first = stream.request({ command: Buffer.from([1]) }, 5_000, noFallback);
+    const second = stream.request({ command: Buffer.from([2]) }, 5_000, noFallback);
+    const errors = await Promise.all([first, second].map((p) => p.then(() => null, (e: StreamCallError) => e)));
+    for (const e of errors) {
+      expect(e).not.toBeNull();
+      expect(typeof e!.code).toBe('number');
+      expect(e!.code).not.toBe(grpc.status.OK);
+    }
+    await expect(stream.request({ command: Buffer.from([3]) }, 5_000, noFallback)).resolves.toMatchObject({ index: 2 });
+    expect(opened).toBe(2);
+  });
+
+  test('a server without the stream method gets the fallback (unary) call, for that request and every later one', async () => {
+    const { address, server } = await serve({}); // no forwardStream: UNIMPLEMENTED
+    const client = peerClient(address);
+    const stream = streamOf(client);
+    cleanups.push(() => (stream.close(), client.close(), server.forceShutdown()));
+
+    let fallbacks = 0;
+    const fallback = (): Promise<Res> => Promise.resolve({ index: ++fallbacks, result: Buffer.alloc(0) });
+    await expect(stream.request({ command: Buffer.from([1]) }, 5_000, fallback)).resolves.toMatchObject({ index: 1 });
+    expect(stream.usable).toBe(false);
+    await expect(stream.request({ command: Buffer.from([2]) }, 5_000, fallback)).resolves.toMatchObject({ index: 2 });
+  });
+
+  test('closing fails what is unanswered as CANCELLED', async () => {
+    const { address, server } = await serve({ forwardStream: () => {} });
+    const client = peerClient(address);
+    const stream = streamOf(client);
+    cleanups.push(() => (client.close(), server.forceShutdown()));
+
+    const pending = stream.request({ command: Buffer.from([1]) }, 5_000, noFallback);
+    stream.close();
+    await expect(pending).rejects.toMatchObject({ code: grpc.status.CANCELLED });
+  });
+});
