@@ -34,6 +34,7 @@ import { type OffsetConfig, resolveOffsetConfig } from './offset-config.js';
 import { type FetchedOffset, OffsetStore, type OffsetCommitEntry, type PartitionResult, type TopicPartitionRef } from './offset-store.js';
 import type { EncodedRecord } from './offsets-records.js';
 import { CONSUMER_OFFSETS_TOPIC, partitionForGroup } from './offsets-partition.js';
+import { TimerQueue } from './timer-queue.js';
 
 /** What the manager needs of this broker's replica of an __consumer_offsets partition. */
 export interface OffsetsLogAccess {
@@ -160,6 +161,8 @@ export class GroupManager {
   readonly groupConfig: GroupConfig;
   readonly offsetConfig: OffsetConfig;
   private readonly partitions = new Map<number, OffsetsPartition>();
+  /** Each served group's next timer deadline: a tick pops the due ones, O(log n) each. */
+  private readonly deadlines = new TimerQueue<string>();
   private readonly clock: () => number;
   private readonly scheduler: GroupScheduler;
   private readonly logger: Logger;
@@ -303,6 +306,7 @@ export class GroupManager {
     this.partitions.delete(partition);
     const now = this.now();
     for (const [groupId, g] of ps.groups) {
+      this.deadlines.cancel(groupId);
       try {
         this.deliver(ps, g.unload(now).responses);
       } catch (e) {
@@ -360,7 +364,21 @@ export class GroupManager {
 
   private removeGroup(ps: OffsetsPartition, groupId: string): void {
     if (ps.groups.delete(groupId)) this.groupCount--;
+    this.deadlines.cancel(groupId);
     this.deps.lag?.forgetGroup(groupId);
+  }
+
+  /**
+   * A group object made by a JoinGroup that left nothing behind (refused, or its member id never
+   * claimed) is forgotten at once: no record was ever written for it, so there is nothing to
+   * tombstone, and hostile joins cannot pile up empty groups until the next cleanup.
+   */
+  private forgetIfUnused(ps: OffsetsPartition, groupId: string): void {
+    const g = ps.groups.get(groupId);
+    if (!g || this.partitions.get(ps.partition) !== ps) return;
+    if (g.state === 'Empty' && g.generationId === 0 && g.memberCount === 0 && g.pendingMemberCount === 0 && g.pendingRequestCount === 0 && !ps.store.hasOffsets(groupId) && ps.store.pendingCommitCount === 0) {
+      this.removeGroup(ps, groupId);
+    }
   }
 
   // --- JoinGroup / SyncGroup (delayed) ----------------------------------------------------------
@@ -377,7 +395,10 @@ export class GroupManager {
     }
     if (this.pendingCount >= this.config.maxPendingRequests) return Promise.resolve(this.counted('JoinGroup', joinFailure(memberId, 'COORDINATOR_NOT_AVAILABLE')));
     const group = g;
-    return this.delayed<JoinGroupResponse>(ps, groupId, 'join', (requestId) => group.join({ ...req, requestId }, this.now()), (r) => this.counted('JoinGroup', r));
+    return this.delayed<JoinGroupResponse>(ps, groupId, 'join', (requestId) => group.join({ ...req, requestId }, this.now()), (r) => {
+      this.forgetIfUnused(ps, groupId);
+      return this.counted('JoinGroup', r);
+    });
   }
 
   sync(groupId: string, req: Omit<SyncGroupRequest, 'requestId'>): Promise<SyncGroupResponse> {
@@ -714,12 +735,13 @@ export class GroupManager {
   /** Fires due group timers (session timeouts, join and sync deadlines). */
   tick(): void {
     const now = this.now();
-    for (const ps of this.partitions.values()) {
-      if (ps.status !== 'active') continue;
-      for (const [groupId, g] of [...ps.groups]) {
-        const due = g.nextDeadlineMs();
-        if (due !== null && due <= now) this.step(ps, groupId, () => g.tick(now));
-      }
+    for (let due = this.deadlines.popDue(now); due !== null; due = this.deadlines.popDue(now)) {
+      const groupId = due.key;
+      const ps = this.partitions.get(this.partitionFor(groupId));
+      const g = ps?.groups.get(groupId);
+      if (!ps || !g || ps.status !== 'active') continue;
+      this.step(ps, groupId, () => g.tick(now));
+      if (ps.groups.get(groupId) === g) this.forgetIfUnused(ps, groupId);
     }
   }
 
@@ -750,6 +772,11 @@ export class GroupManager {
   private absorb(ps: OffsetsPartition, g: GroupCoordinator, step: GroupStep): void {
     this.deliver(ps, step.responses);
     for (const e of step.effects) this.effect(ps, g, e);
+    if (ps.groups.get(g.groupId) === g) {
+      const next = g.nextDeadlineMs();
+      if (next === null) this.deadlines.cancel(g.groupId);
+      else if (this.deadlines.deadlineOf(g.groupId) !== next) this.deadlines.schedule(g.groupId, next);
+    }
   }
 
   private deliver(ps: OffsetsPartition, responses: GroupStep['responses']): void {

@@ -251,6 +251,17 @@ describe('bounds and lag', () => {
     m.stop();
   });
 
+  test('a refused first JoinGroup, or a member id never claimed, leaves no group behind', async () => {
+    const m = manager();
+    await lead(m, 1);
+    expect((await m.join('refused', joinReq('', { sessionTimeoutMs: 10 }))).error).toBe('INVALID_SESSION_TIMEOUT');
+    expect((await m.join('abandoned', joinReq())).error).toBe('MEMBER_ID_REQUIRED');
+    expect(m.listGroups(null).groups.map((g) => g.groupId)).toEqual(['abandoned']);
+    now += 10_000;
+    m.tick();
+    expect(m.listGroups(null).groups).toEqual([]);
+  });
+
   test('GroupLag: lag from the committed offset to the sampled log end offset', async () => {
     const m = manager({}, new BurrowEvaluator());
     await lead(m, 1);
