@@ -20,7 +20,7 @@
 // older commit never lands after a newer one.
 
 import { ClientError } from '../../client-error.js';
-import type { Clock } from '../../clock.js';
+import { sleep, type Clock } from '../../clock.js';
 import type { ConnectionPool } from '../../cluster/connection-pool.js';
 import type { MetadataManager } from '../../cluster/metadata-manager.js';
 import type { ClientLogger } from '../../logger.js';
@@ -237,7 +237,10 @@ export class ConsumerCoordinator {
   /** When poll() should look again even if no I/O finishes (a backoff ends, an auto commit is due). */
   nextWakeMs(): number {
     let at = Number.POSITIVE_INFINITY;
-    if (this.subscribed && this.needsJoin()) at = Math.min(at, this.coordinator ? this.joinRetryAtMs : this.findRetryAtMs);
+    // A join that finished while poll() was busy is applied at once (its wake-up may have been missed).
+    if (this.joinOutcome || this.fatal) return 0;
+    if (this.subscribed && !this.coordinator) at = Math.min(at, this.findRetryAtMs);
+    if (this.subscribed && this.needsJoin() && this.coordinator) at = Math.min(at, this.joinRetryAtMs);
     if (this.o.autoCommit) at = Math.min(at, this.nextAutoCommitMs);
     if (this.pattern) at = Math.min(at, this.patternCheckAtMs);
     return at;
@@ -252,6 +255,7 @@ export class ConsumerCoordinator {
     if (this.closed) return;
     this.heartbeat.poll(nowMs);
     if (this.subscribed) {
+      if (!this.coordinator) this.maybeFindCoordinator(nowMs);
       if (this.pattern && nowMs >= this.patternCheckAtMs) await this.checkPattern(nowMs);
       const outcome = this.joinOutcome;
       if (outcome) {
@@ -412,6 +416,7 @@ export class ConsumerCoordinator {
     );
     const joinError = kafkaErrorFromWire(res.error);
     if (joinError) {
+      if (isCoordinatorError(joinError) && this.coordinator === node) this.markCoordinatorUnknown(joinError.message);
       if (joinError.type === 'MEMBER_ID_REQUIRED' && res.memberId) {
         // KIP-394: the coordinator names our member id; join again with it at once.
         this.generation = { ...this.generation, memberId: res.memberId };
@@ -447,7 +452,10 @@ export class ConsumerCoordinator {
       ),
     );
     const syncError = kafkaErrorFromWire(sync.error);
-    if (syncError) throw syncError;
+    if (syncError) {
+      if (isCoordinatorError(syncError) && this.coordinator === node) this.markCoordinatorUnknown(syncError.message);
+      throw syncError;
+    }
     const done = clock.now();
     this.o.metrics.syncCompleted(done - syncStarted, done);
     const bytes = sync.assignment;
@@ -677,7 +685,11 @@ export class ConsumerCoordinator {
       ),
     )
       .then(
-        (res) => this.onHeartbeatResult(generation, kafkaErrorFromWire(res.error)),
+        (res) => {
+          const err = kafkaErrorFromWire(res.error);
+          if (err && isCoordinatorError(err) && this.coordinator === node) this.markCoordinatorUnknown(err.message);
+          this.onHeartbeatResult(generation, err);
+        },
         (err: unknown) => this.onHeartbeatResult(generation, err),
       )
       .finally(() => {
@@ -712,13 +724,26 @@ export class ConsumerCoordinator {
       return;
     }
     this.heartbeat.failed(now);
+    this.scheduleHeartbeat();
   }
 
   /** LeaveGroup for a dynamic member (a static one stays, so its restart does not rebalance). */
-  private async maybeLeaveGroup(reason: string): Promise<void> {
+  private async maybeLeaveGroup(reason: string, deadlineMs = Number.POSITIVE_INFINITY): Promise<void> {
     const memberId = this.generation.memberId;
     const node = this.coordinator;
     if (this.o.groupInstanceId !== null || memberId === '' || !node) return;
+    await this.within(this.sendLeave(node, memberId, reason), deadlineMs);
+  }
+
+  /** Waits for `work` until `deadlineMs` at most (close({ timeoutMs })); the work itself goes on. */
+  private async within(work: Promise<unknown>, deadlineMs: number): Promise<void> {
+    const left = deadlineMs - this.o.clock.now();
+    if (left <= 0) return;
+    if (Number.isFinite(left)) await Promise.race([work, sleep(this.o.clock, left)]);
+    else await work;
+  }
+
+  private async sendLeave(node: CoordinatorNode, memberId: string, reason: string): Promise<void> {
     try {
       const res = await this.call(node, this.o.requestTimeoutMs, (api, opts) =>
         api.leaveGroup({ groupId: this.o.groupId, members: [{ memberId, groupInstanceId: '', reason: reason.slice(0, 255) }] }, opts),
@@ -890,12 +915,13 @@ export class ConsumerCoordinator {
       if (this.o.autoCommit && !this.fatal) {
         const offsets = this.o.host.consumedOffsets();
         if (offsets.length > 0 && (!this.subscribed || this.state === 'STABLE')) {
-          await this.commitSync(offsets, deadlineMs).catch((err: unknown) => this.o.logger.warn('commit on close failed', { groupId: this.o.groupId, error: err }));
+          const commit = this.commitSync(offsets, deadlineMs).catch((err: unknown) => this.o.logger.warn('commit on close failed', { groupId: this.o.groupId, error: err }));
+          await this.within(commit, deadlineMs);
         }
       }
       if (this.subscribed) {
         await this.onLeavePrepare();
-        await this.maybeLeaveGroup('the consumer is being closed');
+        await this.maybeLeaveGroup('the consumer is being closed', deadlineMs);
       }
     } finally {
       this.closed = true;
