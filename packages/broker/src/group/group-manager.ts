@@ -238,6 +238,9 @@ export class GroupManager {
     let records = 0;
     let skipped = 0;
     try {
+      // Not inside the LeaderAndIsr that made this broker leader: that request is answered first.
+      await this.scheduler.yield();
+      if (!current()) return;
       const access = this.deps.log.leader(partition);
       if (!access) throw new Error('the replica is no longer the leader');
       const log = access.log;
