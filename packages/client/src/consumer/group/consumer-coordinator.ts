@@ -20,7 +20,7 @@
 // older commit never lands after a newer one.
 
 import { ClientError } from '../../client-error.js';
-import { sleep, type Clock } from '../../clock.js';
+import type { Clock } from '../../clock.js';
 import type { ConnectionPool } from '../../cluster/connection-pool.js';
 import type { MetadataManager } from '../../cluster/metadata-manager.js';
 import type { ClientLogger } from '../../logger.js';
@@ -739,8 +739,19 @@ export class ConsumerCoordinator {
   private async within(work: Promise<unknown>, deadlineMs: number): Promise<void> {
     const left = deadlineMs - this.o.clock.now();
     if (left <= 0) return;
-    if (Number.isFinite(left)) await Promise.race([work, sleep(this.o.clock, left)]);
-    else await work;
+    if (!Number.isFinite(left)) {
+      await work;
+      return;
+    }
+    let cancel: (() => void) | null = null;
+    const timeout = new Promise<void>((resolve) => {
+      cancel = this.o.clock.setTimer(left, resolve);
+    });
+    try {
+      await Promise.race([work, timeout]);
+    } finally {
+      (cancel as (() => void) | null)?.();
+    }
   }
 
   private async sendLeave(node: CoordinatorNode, memberId: string, reason: string): Promise<void> {
