@@ -7,7 +7,8 @@
 // fails with the stream's error, so callers classify it exactly as a failed unary call (e.g.
 // UNAVAILABLE "No connection established" means nothing was sent). The next request opens a new
 // stream. A server without the method (UNIMPLEMENTED) never executed anything, so those
-// requests, and every later one, go through `fallback` (the unary call) instead.
+// requests, and every later one, go through `fallback` (the unary call) instead. The server
+// ends its side once the client has half-closed and every request is answered.
 
 import * as grpc from '@grpc/grpc-js';
 
@@ -99,21 +100,13 @@ export class CorrelatedStream<Req extends object, Res extends object> {
     return stream;
   }
 
-  /** Fails what is unanswered (as a cancelled call) and ends the stream. */
+  /**
+   * Half-closes the stream, as closing a gRPC client leaves its calls running: requests already
+   * sent still get their answers (or their deadline); later ones take the fallback.
+   */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    const stream = this.stream;
-    this.stream = null;
-    const failed = [...this.pending.values()];
-    this.pending.clear();
-    for (const p of failed) {
-      clearTimeout(p.timer);
-      p.reject(callError(grpc.status.CANCELLED, 'connection closed'));
-    }
-    if (stream) {
-      stream.on('error', () => {});
-      stream.cancel();
-    }
+    this.stream?.end();
   }
 }

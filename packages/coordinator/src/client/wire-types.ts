@@ -101,3 +101,27 @@ export interface WireWatchEvent {
   added: boolean;
   progress: boolean;
 }
+
+/** The requests that may travel on the Requests stream (the oneof names of ClientRequest). */
+export type WireStreamOp = 'create' | 'get' | 'set' | 'delete' | 'exists' | 'children' | 'multi';
+
+/** ClientRequest as decoded (`request` names the oneof member that is set). */
+export interface WireClientRequest {
+  correlationId: number;
+  request?: WireStreamOp;
+  create?: WireCreateRequest;
+  get?: { path: string };
+  set?: WireSetRequest;
+  delete?: WireDeleteRequest;
+  exists?: { path: string };
+  children?: { path: string };
+  multi?: { ops: WireOp[] };
+}
+
+/** ClientResponse as decoded: the member named by `response`, or `error` for a refused request. */
+export interface WireClientResponse {
+  correlationId: number;
+  response?: WireStreamOp;
+  error: ProtoError | null;
+  [op: string]: unknown;
+}

@@ -11,7 +11,8 @@ import type { WatchEventType } from '../tree/watch-event.js';
 import type { Logger } from '../ops/logger.js';
 import { errorToWire, modeFromWire, statToWire } from '../client/wire-convert.js';
 import type {
-  WireAddWatch, WireCreateRequest, WireDeleteRequest, WireEventType, WireOp, WireSetRequest, WireStatus, WireWatchEvent,
+  WireAddWatch, WireClientRequest, WireCreateRequest, WireDeleteRequest, WireEventType, WireOp, WireSetRequest, WireStatus,
+  WireWatchEvent,
   WireWatchRequest,
 } from '../client/wire-types.js';
 import type { CoordinatorNode } from './coordinator-node.js';
@@ -32,6 +33,10 @@ export interface ClientServiceContext {
 const MAX_WATCH_STREAM_BACKLOG_BYTES = 16 << 20;
 const PROGRESS_INTERVAL_MS = 1_000;
 const MAX_KEEPALIVE_SESSIONS_PER_STREAM = 16;
+/** Requests one Requests stream may have in progress; beyond, they are refused (not executed). */
+const MAX_REQUESTS_PER_STREAM = 4_096;
+/** Answers queued towards a slow client before new requests on its stream are refused. */
+const MAX_REQUEST_STREAM_BACKLOG_BYTES = 64 << 20;
 
 const EVENT_TO_WIRE: Record<WatchEventType, WireEventType> = {
   created: 'CREATED',
@@ -98,20 +103,28 @@ export function coordinatorServiceHandlers(ctx: ClientServiceContext): grpc.Unty
   const clock = ctx.clock ?? Date.now;
   let watcherSeq = 0;
 
-  /** Wraps a unary handler: metrics, typed errors in-band, and nothing thrown at gRPC. */
-  function unary<Req, Res extends object>(op: string, fn: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res | { error: unknown }> {
+  /** Runs one request: metrics, typed errors in-band, never a rejection. */
+  function run<Req, Res extends object>(op: string, fn: (req: Req) => Promise<Res>, req: Req): Promise<Res | { error: unknown }> {
+    const started = performance.now();
+    metrics?.requests.inc({ op });
+    return fn(req)
+      .catch((err: unknown) => {
+        const wire = errorToWire(err);
+        metrics?.requestErrors.inc({ op, code: wire.code });
+        if (wire.code === 'INTERNAL') logger.error('request failed', { op, error: err, stack: (err as Error)?.stack });
+        return { error: wire };
+      })
+      .finally(() => metrics?.requestDuration.observe({ op }, (performance.now() - started) / 1000));
+  }
+
+  /** The requests that may also come on the Requests stream, by their oneof name. */
+  const streamable = new Map<string, (req: never) => Promise<object>>();
+
+  /** Wraps a request handler as a unary gRPC handler, and makes it available on the stream. */
+  function unary<Req, Res extends object>(op: string, fn: (req: Req) => Promise<Res>, onStream = true): grpc.handleUnaryCall<Req, Res | { error: unknown }> {
+    if (onStream) streamable.set(op, fn as (req: never) => Promise<object>);
     return (call, callback) => {
-      const started = performance.now();
-      metrics?.requests.inc({ op });
-      fn(call.request)
-        .then((res) => callback(null, res))
-        .catch((err: unknown) => {
-          const wire = errorToWire(err);
-          metrics?.requestErrors.inc({ op, code: wire.code });
-          if (wire.code === 'INTERNAL') logger.error('request failed', { op, error: err, stack: (err as Error)?.stack });
-          callback(null, { error: wire });
-        })
-        .finally(() => metrics?.requestDuration.observe({ op }, (performance.now() - started) / 1000));
+      void run(op, fn, call.request).then((res) => callback(null, res));
     };
   }
 
@@ -123,12 +136,12 @@ export function coordinatorServiceHandlers(ctx: ClientServiceContext): grpc.Unty
       const outcome = await write({ type: 'createSession', sessionId: 0, timeoutMs, timeMs: clock() });
       const r = resultOrThrow(outcome, 'createSession');
       return { sessionId: r.sessionId, timeoutMs: r.timeoutMs };
-    }),
+    }, false),
 
     closeSession: unary('closeSession', async (req: { sessionId: number }) => {
       resultOrThrow(await write({ type: 'closeSession', sessionId: req.sessionId, timeMs: clock() }), 'closeSession');
       return {};
-    }),
+    }, false),
 
     create: unary('create', async (req: WireCreateRequest) => {
       const outcome = await write({
@@ -175,6 +188,40 @@ export function coordinatorServiceHandlers(ctx: ClientServiceContext): grpc.Unty
       const c = node.data.children(req.path);
       return { children: c.children, stat: wireStat(c.stat) };
     }),
+
+    requests: (call: grpc.ServerDuplexStream<WireClientRequest, unknown>) => {
+      let inFlight = 0;
+      let ended = false;
+      const finish = (): void => {
+        if (ended && inFlight === 0 && call.writable) call.end();
+      };
+      call.on('data', (req: WireClientRequest) => {
+        const correlationId = req.correlationId;
+        const op = req.request;
+        const fn = op ? streamable.get(op) : undefined;
+        const payload = op ? (req as unknown as Record<string, unknown>)[op] : undefined;
+        if (!fn || payload === undefined) {
+          call.write({ correlationId, error: errorToWire(new CoordinatorError('INVALID_ARGUMENT', { message: `unknown request ${JSON.stringify(op)}` })) });
+          return;
+        }
+        if (inFlight >= MAX_REQUESTS_PER_STREAM || call.writableLength > MAX_REQUEST_STREAM_BACKLOG_BYTES) {
+          // Not executed: the client may send it again (or elsewhere).
+          call.write({ correlationId, error: errorToWire(new CoordinatorError('UNAVAILABLE', { message: 'too many requests in flight on this stream' })) });
+          return;
+        }
+        inFlight++;
+        void run(op!, fn as (req: unknown) => Promise<object>, payload).then((res) => {
+          inFlight--;
+          if (!call.cancelled && call.writable) call.write({ correlationId, [op!]: res });
+          finish();
+        });
+      });
+      call.on('end', () => {
+        ended = true;
+        finish();
+      });
+      call.on('error', () => {});
+    },
 
     status: (_call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<WireStatus>) => {
       const self: WireStatus = {

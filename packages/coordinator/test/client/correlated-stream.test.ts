@@ -127,14 +127,29 @@ describe('CorrelatedStream', () => {
     await expect(stream.request({ command: Buffer.from([2]) }, 5_000, fallback)).resolves.toMatchObject({ index: 2 });
   });
 
-  test('closing fails what is unanswered as CANCELLED', async () => {
-    const { address, server } = await serve({ forwardStream: () => {} });
+  test('closing lets requests already sent get their answers; later ones take the fallback', async () => {
+    let release: () => void = () => {};
+    const held: number[] = [];
+    const { address, server } = await serve({
+      forwardStream: (call: ForwardCall) => {
+        release = () => {
+          for (const id of held) call.write({ correlationId: id, result: Buffer.alloc(0), index: 1 });
+          call.end();
+        };
+        call.on('data', (req: { correlationId: number }) => held.push(req.correlationId));
+      },
+    });
     const client = peerClient(address);
     const stream = streamOf(client);
     cleanups.push(() => (client.close(), server.forceShutdown()));
 
-    const pending = stream.request({ command: Buffer.from([1]) }, 5_000, noFallback);
+    const inFlight = stream.request({ command: Buffer.from([1]) }, 5_000, noFallback);
+    for (const deadline = Date.now() + 5_000; held.length === 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 5));
+    expect(held).toHaveLength(1);
     stream.close();
-    await expect(pending).rejects.toMatchObject({ code: grpc.status.CANCELLED });
+    const later = stream.request({ command: Buffer.from([2]) }, 5_000, () => Promise.resolve({ index: 2, result: Buffer.alloc(0) }));
+    release();
+    await expect(inFlight).resolves.toMatchObject({ index: 1 });
+    await expect(later).resolves.toMatchObject({ index: 2 });
   });
 });
