@@ -29,7 +29,10 @@ export class ReplicaOffsetsLog implements OffsetsLogAccess {
   }
 
   async append(partition: number, batch: Buffer, timeoutMs: number): Promise<{ error: KafkaErrorName | null; baseOffset: number }> {
-    const res = await this.replicas.produce({ acks: -1, timeoutMs, topics: [{ topic: CONSUMER_OFFSETS_TOPIC, partitions: [{ partition, records: batch }] }] });
+    const res = await this.replicas.produce(
+      { acks: -1, timeoutMs, topics: [{ topic: CONSUMER_OFFSETS_TOPIC, partitions: [{ partition, records: batch }] }] },
+      { internalTopicsAllowed: true },
+    );
     const r = res.topics[0]?.partitions[0];
     if (!r) return { error: 'UNKNOWN_SERVER_ERROR', baseOffset: -1 };
     return { error: (r.error?.name as KafkaErrorName | undefined) ?? null, baseOffset: r.baseOffset };

@@ -17,7 +17,7 @@ import { DelayedOperations } from './delayed-operations.js';
 import { IsrChangeWriter } from './isr-change-writer.js';
 import type { RetryPauseLimits } from './retry-pause.js';
 import type { LogManager } from './log-manager.js';
-import type { MetadataCache } from './metadata-cache.js';
+import { INTERNAL_TOPICS, type MetadataCache } from './metadata-cache.js';
 import { kafkaErrorFromLog, Partition } from './partition.js';
 import type { TopicSettings } from './topic-config.js';
 import type { BrokerMetrics } from './broker-metrics.js';
@@ -214,7 +214,16 @@ export class ReplicaManager {
     });
   }
 
-  async produce(req: ProduceRequest): Promise<ProduceResponse> {
+  /**
+   * Clients may not write internal topics (Kafka's internalTopicsAllowed): a forged record in
+   * __consumer_offsets would become a group's committed offset at the next load. The group
+   * coordinator appends with `internalTopicsAllowed`.
+   */
+  async produce(req: ProduceRequest, options: { internalTopicsAllowed?: boolean } = {}): Promise<ProduceResponse> {
+    if (!options.internalTopicsAllowed && req.topics.some((t) => INTERNAL_TOPICS.has(t.topic))) {
+      const e = kafkaErrorToWire(new KafkaError('INVALID_TOPIC_EXCEPTION', 'internal topics cannot be written by clients'));
+      return { topics: req.topics.map((t) => ({ topic: t.topic, partitions: t.partitions.map((pp) => ({ partition: pp.partition, error: INTERNAL_TOPICS.has(t.topic) ? e : kafkaErrorToWire(new KafkaError('INVALID_REQUEST', 'the request also writes an internal topic')), baseOffset: -1, logAppendTime: -1, logStartOffset: -1 })) })) };
+    }
     if (req.acks !== 0 && req.acks !== 1 && req.acks !== -1) {
       const e = kafkaErrorToWire(new KafkaError('INVALID_REQUIRED_ACKS', `acks must be -1, 0 or 1, got ${req.acks}`));
       return { topics: req.topics.map((t) => ({ topic: t.topic, partitions: t.partitions.map((pp) => ({ partition: pp.partition, error: e, baseOffset: -1, logAppendTime: -1, logStartOffset: -1 })) })) };

@@ -183,6 +183,9 @@ describe('consumer groups over gRPC on one broker', () => {
     expect(name((await rpc.listGroups({ statesFilter: ['Sleeping'] }, opts)).error)).toBe('INVALID_REQUEST');
     const bad = await rpc.offsetCommit({ groupId: 'simple', generationId: -1, memberId: '', groupInstanceId: '', topics: [{ topic: 't', partitions: [{ partition: 0, committedOffset: -5, committedLeaderEpoch: -1, committedMetadata: 'x'.repeat(5000) }] }] }, opts);
     expect(name(bad.topics[0]!.partitions[0]!.error)).toBe('INVALID_REQUEST');
+    // A client cannot forge committed offsets by producing to the internal topic.
+    const forged = await rpc.produce({ acks: -1, timeoutMs: 5_000, topics: [{ topic: '__consumer_offsets', partitions: [{ partition: 0, records: records(1) }] }] }, opts);
+    expect(name(forged.topics[0]!.partitions[0]!.error)).toBe('INVALID_TOPIC_EXCEPTION');
     expect(name((await rpc.heartbeat({ groupId: GROUP, generationId: 1, memberId, groupInstanceId: '' }, opts)).error)).toBeNull();
   });
 
