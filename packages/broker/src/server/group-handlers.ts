@@ -41,7 +41,7 @@ export function clientHostOf(peer: string): string {
   let host = peer.replace(/^ipv[46]:/, '');
   const bracket = host.match(/^\[(.*)\](:\d+)?$/);
   if (bracket) host = bracket[1]!;
-  else if ((host.match(/:/g) ?? []).length === 1) host = host.slice(0, host.lastIndexOf(':'));
+  else if (/^[^:]+:\d+$/.test(host)) host = host.slice(0, host.lastIndexOf(':'));
   return `/${host}`;
 }
 
