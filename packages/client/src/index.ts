@@ -20,6 +20,7 @@ export * from './cluster/connection-pool.js';
 export * from './cluster/metadata-cache.js';
 export * from './cluster/metadata-manager.js';
 export * from './metrics/windowed-stat.js';
+export * from './metrics/prometheus.js';
 export * from './producer/murmur2.js';
 export * from './producer/partitioner.js';
 export * from './producer/producer-record.js';
