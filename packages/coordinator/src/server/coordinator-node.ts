@@ -59,9 +59,10 @@ export interface CoordinatorNodeOptions {
 interface PendingProposal {
   term: number;
   startedAt: number;
+  /** performance.now() after which the write fails with TIMEOUT (checked every tick). */
+  deadline: number;
   resolve(outcome: ApplyOutcome): void;
   reject(err: CoordinatorError): void;
-  timer: NodeJS.Timeout;
 }
 
 interface QueuedProposal {
@@ -214,6 +215,7 @@ export class CoordinatorNode {
 
   private tick(): void {
     if (this.stopped) return;
+    this.failOverdueProposals();
     this.guard(() => this.raft.tick());
     if (this.role === 'leader') this.expireSessions();
     else this.relayTouches();
@@ -277,13 +279,29 @@ export class CoordinatorNode {
         q.reject(new CoordinatorError(code, { message: r.message, details: r.leaderId ? { leaderId: r.leaderId } : {} }));
         return;
       }
-      const timer = setTimeout(() => {
-        if (this.pending.get(r.index)?.timer !== timer) return;
+      const deadline = q.startedAt + this.requestTimeoutMs;
+      const replaced = this.pending.get(r.index);
+      if (replaced) {
+        // A write of an earlier term of ours at this index: a leader since then overwrote it.
         this.pending.delete(r.index);
-        q.reject(new CoordinatorError('TIMEOUT', { message: `write at index ${r.index} not committed within ${this.requestTimeoutMs} ms; its outcome is unknown` }));
-      }, this.requestTimeoutMs);
-      this.pending.set(r.index, { term: r.term, startedAt: q.startedAt, resolve: q.resolve, reject: q.reject, timer });
+        replaced.reject(new CoordinatorError('NOT_LEADER', { message: 'leadership changed before the write committed; it was not applied' }));
+      }
+      this.pending.set(r.index, { term: r.term, startedAt: q.startedAt, deadline, resolve: q.resolve, reject: q.reject });
     });
+  }
+
+  /**
+   * Fails the writes not committed by their deadline (outcome unknown: they may still commit).
+   * One sweep per tick instead of a timer per write; the map is in proposal order, which is
+   * deadline order, so the sweep stops at the first write still in time.
+   */
+  private failOverdueProposals(): void {
+    const now = performance.now();
+    for (const [index, p] of this.pending) {
+      if (p.deadline > now) break;
+      this.pending.delete(index);
+      p.reject(new CoordinatorError('TIMEOUT', { message: `write at index ${index} not committed within ${this.requestTimeoutMs} ms; its outcome is unknown` }));
+    }
   }
 
   private async forward(data: Uint8Array): Promise<ApplyOutcome> {
@@ -531,7 +549,6 @@ export class CoordinatorNode {
     const p = this.pending.get(e.index);
     if (p) {
       this.pending.delete(e.index);
-      clearTimeout(p.timer);
       if (p.term === e.term) {
         this.metrics?.proposalDuration.observe((performance.now() - p.startedAt) / 1000);
         p.resolve(outcome!);
@@ -565,7 +582,6 @@ export class CoordinatorNode {
     for (const [i, p] of this.pending) {
       if (i <= index) {
         this.pending.delete(i);
-        clearTimeout(p.timer);
         p.reject(new CoordinatorError('TIMEOUT', { message: 'the write was covered by a snapshot; its outcome is unknown' }));
       }
     }
@@ -620,10 +636,7 @@ export class CoordinatorNode {
     if (this.ticker) clearInterval(this.ticker);
     this.transport.close();
     const closed = new CoordinatorError('UNAVAILABLE', { message: 'node is shutting down' });
-    for (const p of this.pending.values()) {
-      clearTimeout(p.timer);
-      p.reject(closed);
-    }
+    for (const p of this.pending.values()) p.reject(closed);
     this.pending.clear();
     for (const q of this.queuedProposals) q.reject(closed);
     this.queuedProposals = [];
