@@ -7,3 +7,4 @@ export * from './offsets-records.js';
 export * from './append-errors.js';
 export { GroupCoordinator, type GroupCoordinatorOptions, type GroupExpiryView, type OffsetDeletionCheck } from './group-coordinator.js';
 export * from './offset-store.js';
+export { GroupManager, DEFAULT_GROUP_MANAGER_CONFIG, NODE_SCHEDULER, type GroupManagerConfig, type GroupManagerDeps, type GroupManagerEvents, type GroupScheduler, type OffsetsLogAccess, type GroupLagReport, type CommitOffsetsRequest, type CoordinatorStatus } from './group-manager.js';
