@@ -100,7 +100,7 @@ export interface GroupManagerDeps {
   readonly scheduler?: GroupScheduler;
   /** Whether a topic-partition exists (commits to unknown ones get UNKNOWN_TOPIC_OR_PARTITION). */
   readonly partitionExists: (topic: string, partition: number) => boolean;
-  /** Partitions of __consumer_offsets when the topic exists (its real count wins over the config), else null. */
+  /** Partitions of __consumer_offsets to hash groups over; null: offsets.topic.num.partitions (the broker's choice, as Kafka). */
   readonly offsetsTopicPartitions: () => number | null;
   /** Log end offsets (the high watermark consumers can reach) of partitions; unknown ones are left out. */
   readonly logEndOffsets?: (partitions: readonly TopicPartitionRef[]) => Promise<Map<string, number>>;

@@ -54,7 +54,7 @@ export interface BrokerConfig {
   'group.initial.rebalance.delay.ms': number;
   /** Members per group. Kafka's default is unbounded; samsa bounds it (1000). */
   'group.max.size': number;
-  /** Kafka default 50; fixed once __consumer_offsets exists (its real partition count wins). */
+  /** Kafka default 50. Groups hash over this number: every broker must have the same value, and it must not change once __consumer_offsets exists (as in Kafka). */
   'offsets.topic.num.partitions': number;
   /** -1 (samsa's default): 3 on a cluster of >= 3 live brokers, else the number of live brokers, when the topic is created. */
   'offsets.topic.replication.factor': number;

@@ -192,7 +192,10 @@ export class BrokerServer {
         log: new ReplicaOffsetsLog(this.replicas),
         logger: this.logger,
         partitionExists: (topic, partition) => this.metadata.partition(topic, partition) !== undefined,
-        offsetsTopicPartitions: () => this.metadata.partitionCount(CONSUMER_OFFSETS_TOPIC) || null,
+        // offsets.topic.num.partitions itself, as Kafka: the metadata cache may know only some
+        // partitions of the topic for a moment (LeaderAndIsr before UpdateMetadata), and a count
+        // taken from it would put a group on the wrong partition.
+        offsetsTopicPartitions: () => null,
         logEndOffsets: (tps) => sampler.sample(tps),
         lag: new BurrowEvaluator(),
         events: metrics,

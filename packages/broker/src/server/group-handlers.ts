@@ -13,7 +13,7 @@ import {
 } from '@samsa/client';
 import type { GroupManager } from '../group/group-manager.js';
 import { GROUP_STATES, type GroupState } from '../group/group-types.js';
-import { CONSUMER_OFFSETS_TOPIC, partitionForGroup } from '../group/offsets-partition.js';
+import { CONSUMER_OFFSETS_TOPIC } from '../group/offsets-partition.js';
 import type { PartitionResult, TopicPartitionRef } from '../group/offset-store.js';
 import type { OffsetsTopicCreator } from './group-coordinator-wiring.js';
 import type { MetadataCache } from './metadata-cache.js';
@@ -79,12 +79,11 @@ export function groupHandlers(ctx: GroupHandlerContext, unary: Unary): grpc.Unty
     const groups = ctx.groups;
     if (!groups) return none(unavailable);
     if (!groups.validGroupId(req.key)) return none('INVALID_GROUP_ID');
-    const partitions = ctx.metadata.partitionCount(CONSUMER_OFFSETS_TOPIC);
-    if (partitions === 0) {
+    if (!ctx.metadata.hasTopic(CONSUMER_OFFSETS_TOPIC)) {
       ctx.offsetsTopic?.ensure();
       return none(unavailable);
     }
-    const state = ctx.metadata.partition(CONSUMER_OFFSETS_TOPIC, partitionForGroup(req.key, partitions));
+    const state = ctx.metadata.partition(CONSUMER_OFFSETS_TOPIC, groups.partitionFor(req.key));
     const leader = state && state.leader >= 0 ? ctx.metadata.broker(state.leader) : undefined;
     if (!leader) return none(unavailable);
     return { error: null, nodeId: leader.id, host: leader.host, port: leader.port };
