@@ -13,7 +13,7 @@
 // the group) and shutdown_complete is printed.
 
 import type { Argv } from 'yargs';
-import { Consumer, type ConsumerConfig, type ConsumerRecord, type OffsetToCommit, type TopicPartition } from '@samsa/client';
+import { Consumer, type ClientLogger, type ConsumerConfig, type ConsumerRecord, type LogFields, type OffsetToCommit, type TopicPartition } from '@samsa/client';
 import type { CliContext } from '../context.js';
 import { parseConfigFile } from '../node-config.js';
 import { bootstrapServers, reportClientError, withBootstrap } from './bootstrap.js';
@@ -92,6 +92,19 @@ export function parseConsumerProperties(pairs: string[]): Record<string, string>
   return out;
 }
 
+type LogLevel = 'off' | 'error' | 'warn' | 'info' | 'debug';
+const LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug'];
+
+/** The client's log as JSON lines on stderr, from `level` up (Kafka's tool logs to its service log). */
+function stderrLogger(ctx: CliContext, level: LogLevel): ClientLogger {
+  const at = (l: LogLevel) => (msg: string, fields?: LogFields): void => {
+    if (level === 'off' || LEVELS.indexOf(l) > LEVELS.indexOf(level)) return;
+    const safe = Object.fromEntries(Object.entries(fields ?? {}).map(([k, v]) => [k, v instanceof Error ? `${v.name}: ${v.message}` : v]));
+    ctx.io.err(JSON.stringify({ timestamp: Date.now(), level: l, msg, ...safe }));
+  };
+  return { error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug') };
+}
+
 const partitionsJson = (tps: TopicPartition[]): PartitionJson[] => tps.map((tp) => ({ topic: tp.topic, partition: tp.partition }));
 
 export function registerVerifiableConsumer(y: Argv, ctx: CliContext): void {
@@ -110,7 +123,8 @@ export function registerVerifiableConsumer(y: Argv, ctx: CliContext): void {
         .option('assignment-strategy', { type: 'string', default: 'range', describe: 'range, roundrobin, sticky, cooperative-sticky (or Kafka assignor class names)' })
         .option('verbose', { type: 'boolean', default: false, describe: 'also print each record (record_data)' })
         .option('consumer.config', { type: 'string', describe: 'a properties file of consumer settings (Kafka names)' })
-        .option('consumer-property', { type: 'string', array: true, default: [] as string[], describe: 'a consumer setting key=value (repeatable), over --consumer.config' }),
+        .option('consumer-property', { type: 'string', array: true, default: [] as string[], describe: 'a consumer setting key=value (repeatable), over --consumer.config' })
+        .option('log-level', { type: 'string', choices: ['off', 'error', 'warn', 'info', 'debug'], default: 'off', describe: "the client's log on stderr (the events stay on stdout)" }),
     async (args) => {
       // Checked here, not in a yargs .check() (main() reports an error thrown there as exit 1).
       const usage = usageProblem(args);
@@ -145,7 +159,7 @@ export function registerVerifiableConsumer(y: Argv, ctx: CliContext): void {
           'partition.assignment.strategy': args['assignment-strategy'] as string,
           ...fileConfig,
           ...parseConsumerProperties(args['consumer-property'] as string[]),
-        } as ConsumerConfig);
+        } as ConsumerConfig, { logger: stderrLogger(ctx, args['log-level'] as LogLevel) });
       } catch (err) {
         reportClientError(ctx, 'verifiable-consumer', err);
         return;

@@ -1,11 +1,13 @@
-// A `samsa verifiable-consumer` child process whose JSON event lines a test reads as they arrive,
-// waits on (with deadlines), and ends with SIGTERM or kill -9.
+// A `samsa verifiable-consumer` (or verifiable-producer) child process whose JSON event lines a
+// test reads as they arrive, waits on (with deadlines), and ends with SIGTERM or kill -9.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { SAMSA_BIN } from '../run-cli.js';
 
 export interface ConsumerEvent {
   timestamp: number;
   name: string;
+  partition?: number;
+  offset?: number;
   partitions?: Array<{ topic: string; partition: number; count?: number; minOffset?: number; maxOffset?: number }>;
   offsets?: Array<{ topic: string; partition: number; offset: number }>;
   success?: boolean;
@@ -16,7 +18,9 @@ export interface ConsumerEvent {
 export class VerifiableConsumerProcess {
   readonly events: ConsumerEvent[] = [];
   stderr = '';
+  /** The exit code, null while running or when ended by a signal (see `running`). */
   exitCode: number | null = null;
+  running = true;
   /** When the process was killed -9 (ms since the epoch), for ownership checks. */
   killedAtMs: number | null = null;
   private readonly child: ChildProcessWithoutNullStreams;
@@ -26,8 +30,9 @@ export class VerifiableConsumerProcess {
   constructor(
     readonly name: string,
     args: string[],
+    command = 'verifiable-consumer',
   ) {
-    this.child = spawn(process.execPath, [SAMSA_BIN, 'verifiable-consumer', ...args], { env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [SAMSA_BIN, command, ...args], { env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['pipe', 'pipe', 'pipe'] });
     let partial = '';
     this.child.stdout.setEncoding('utf8').on('data', (d: string) => {
       partial += d;
@@ -40,6 +45,7 @@ export class VerifiableConsumerProcess {
     this.exit = new Promise((resolve) =>
       this.child.on('close', (code) => {
         this.exitCode = code;
+        this.running = false;
         this.wake();
         resolve(code);
       }),
@@ -81,12 +87,12 @@ export class VerifiableConsumerProcess {
   }
 
   async stop(): Promise<number | null> {
-    if (this.exitCode === null) this.child.kill('SIGTERM');
+    if (this.running) this.child.kill('SIGTERM');
     return this.exit;
   }
 
   async kill9(): Promise<void> {
-    if (this.exitCode !== null) return;
+    if (!this.running) return;
     this.killedAtMs = Date.now();
     this.child.kill('SIGKILL');
     await this.exit;
