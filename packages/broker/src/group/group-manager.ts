@@ -646,11 +646,16 @@ export class GroupManager {
     }
   }
 
-  /** Samples log end offsets of the partitions the given groups (default: all coordinated) committed for. */
+  /**
+   * Samples log end offsets of the partitions the given groups (default: all coordinated, the
+   * periodic sample, of which one runs at a time) committed for. A GroupLag request samples its
+   * own groups even while the periodic one runs, so it answers from the log end as of now.
+   */
   async sampleLogEndOffsets(groupIds?: readonly string[]): Promise<void> {
     const lag = this.deps.lag;
     const fetch = this.deps.logEndOffsets;
-    if (!lag || !fetch || this.sampling) return;
+    const periodic = groupIds === undefined;
+    if (!lag || !fetch || (periodic && this.sampling)) return;
     const wanted = new Map<string, TopicPartitionRef>();
     const groups = new Set(groupIds ?? this.coordinatedGroups());
     for (const ps of this.partitions.values()) {
@@ -661,7 +666,7 @@ export class GroupManager {
       }
     }
     if (wanted.size === 0) return;
-    this.sampling = true;
+    if (periodic) this.sampling = true;
     try {
       const leos = await fetch([...wanted.values()]);
       const now = this.now();
@@ -672,7 +677,7 @@ export class GroupManager {
     } catch (e) {
       this.logger.warn('sampling log end offsets failed', { error: e });
     } finally {
-      this.sampling = false;
+      if (periodic) this.sampling = false;
     }
   }
 
