@@ -99,6 +99,8 @@ type JoinOutcome =
 
 interface PendingCommit {
   offsets: OffsetToCommit[];
+  /** The generation the commit is fenced by: the member's when it asked (none outside group management). */
+  generation: Generation;
   deadlineMs: number;
   resolve(): void;
   reject(err: unknown): void;
@@ -526,7 +528,14 @@ export class ConsumerCoordinator {
   private async onJoinPrepare(): Promise<void> {
     const owned = sortedTps(this.o.host.assignment());
     if (this.o.autoCommit && !this.generationLost && this.state === 'STABLE' && owned.length > 0) {
-      await this.commitOwnedSync(owned, 'before rebalancing');
+      if (this.protocol === 'EAGER') await this.commitOwnedSync(owned, 'before rebalancing');
+      else {
+        // Cooperative: the member keeps its partitions and consumes on while it rejoins, so the
+        // commit need not hold the join (what moves is committed before it is revoked).
+        this.commitAsync(this.o.host.consumedOffsets(), (err) => {
+          if (err) this.o.logger.info('auto commit before rebalancing failed', { groupId: this.o.groupId, error: err });
+        });
+      }
     }
     if (this.generationLost) {
       this.generationLost = false;
@@ -798,8 +807,17 @@ export class ConsumerCoordinator {
     if (this.commits.length >= MAX_PENDING_COMMITS) {
       return Promise.reject(new ClientError('BUFFER_EXHAUSTED', `more than ${MAX_PENDING_COMMITS} offset commits are waiting`));
     }
+    let generation = NO_GENERATION_STATE;
+    if (this.subscribed) {
+      if (this.state !== 'STABLE') {
+        return Promise.reject(
+          new KafkaError('REBALANCE_IN_PROGRESS', 'Offset commit cannot be completed since the consumer is undergoing a rebalance; poll() completes it, then commit again'),
+        );
+      }
+      generation = this.generation;
+    }
     return new Promise<void>((resolve, reject) => {
-      this.commits.push({ offsets, deadlineMs, resolve, reject });
+      this.commits.push({ offsets, generation, deadlineMs, resolve, reject });
       void this.pumpCommits();
     });
   }
@@ -817,7 +835,7 @@ export class ConsumerCoordinator {
     try {
       for (let c = this.commits.shift(); c; c = this.commits.shift()) {
         try {
-          await this.sendCommit(c.offsets, c.deadlineMs);
+          await this.sendCommit(c.offsets, c.generation, c.deadlineMs);
           c.resolve();
         } catch (err) {
           c.reject(err);
@@ -832,7 +850,7 @@ export class ConsumerCoordinator {
     return retryUntil({ clock: this.o.clock, policy: this.o.policy, deadlineMs, what, signal: this.o.metadata.signal }, fn);
   }
 
-  private async sendCommit(offsets: OffsetToCommit[], deadlineMs: number): Promise<void> {
+  private async sendCommit(offsets: OffsetToCommit[], generation: Generation, deadlineMs: number): Promise<void> {
     const topics = new Map<string, OffsetCommitTopic>();
     const epochs = new TopicPartitionMap<number>();
     for (const o of this.o.host.consumedOffsets()) epochs.set(o, o.leaderEpoch);
@@ -843,13 +861,6 @@ export class ConsumerCoordinator {
       t.partitions.push({ partition: o.partition, committedOffset: o.offset, committedLeaderEpoch: epoch ?? -1, committedMetadata: o.metadata ?? '' });
     }
     await this.retrying(`commit of group '${this.o.groupId}'`, deadlineMs, async () => {
-      let generation = NO_GENERATION_STATE;
-      if (this.subscribed) {
-        if (this.state !== 'STABLE') {
-          throw new KafkaError('REBALANCE_IN_PROGRESS', 'Offset commit cannot be completed since the consumer is undergoing a rebalance; poll() completes it, then commit again');
-        }
-        generation = this.generation;
-      }
       const node = await this.ensureCoordinator();
       const started = this.o.clock.now();
       const res = await this.call(node, this.o.requestTimeoutMs, (api, opts) =>
