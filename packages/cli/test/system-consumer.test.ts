@@ -10,6 +10,7 @@
 //   only reports records of partitions it owns;
 // and, at the end, the group's committed offsets (consumer-groups describe) are the log end offsets.
 import { jest } from '@jest/globals';
+import { Admin } from '@samsa/client';
 import { LocalCluster, waitFor } from '../src/cluster/local-cluster.js';
 import { createTopic } from './helpers/broker-ops.js';
 import { runCliAsync } from './helpers/run-cli-async.js';
@@ -23,7 +24,7 @@ const BROKER_ARGS = [
   '--group.min.session.timeout.ms', '2000',
   '--offsets.topic.num.partitions', '6',
 ];
-const SESSION_TIMEOUT_MS = '4000';
+const SESSION_TIMEOUT_MS = '3000';
 
 type Tp = string; // "partition" within one topic
 interface Batch {
@@ -144,11 +145,13 @@ function expectGroupInvariants(consumers: VerifiableConsumerProcess[], acked: Se
 describe("Kafka's consumer system tests (1 coordinator, 3 brokers)", () => {
   let cluster: LocalCluster;
   let servers: string;
+  let admin: Admin;
   const running: VerifiableConsumerProcess[] = [];
 
   beforeAll(async () => {
     cluster = await LocalCluster.start({ coordinators: 1, brokers: 3, brokerArgs: BROKER_ARGS });
     servers = cluster.brokerAddresses.join(',');
+    admin = new Admin({ 'bootstrap.servers': servers, 'default.api.timeout.ms': 30_000 });
   }, 90_000);
 
   afterEach(async () => {
@@ -156,6 +159,7 @@ describe("Kafka's consumer system tests (1 coordinator, 3 brokers)", () => {
   });
 
   afterAll(async () => {
+    await admin?.close();
     await cluster?.destroy();
   }, 30_000);
 
@@ -174,10 +178,15 @@ describe("Kafka's consumer system tests (1 coordinator, 3 brokers)", () => {
   const consumedSince = (cs: VerifiableConsumerProcess[], sinceMs: number): number =>
     cs.flatMap((c) => c.events).filter((e) => e.name === 'records_consumed' && e.timestamp > sinceMs).reduce((n, e) => n + (e.partitions ?? []).reduce((m, p) => m + (p.count ?? 0), 0), 0);
   type Described = { coordinator: { id: number }; state: string; members: Array<{ assignment: unknown[] }>; partitions: Array<{ partition: number; currentOffset: number | null; logEndOffset: number; lag: number }> };
+  /** What `consumer-groups describe --json` shows (that command has its own test), read in-process: a CLI start costs seconds here. */
   async function describeGroup(group: string): Promise<Described> {
-    const r = await runCliAsync(['consumer-groups', 'describe', '--group', group, '--json', '--bootstrap-server', servers], { timeoutMs: 60_000 });
-    if (r.status !== 0) throw new Error(`describe ${group}: exit ${r.status}: ${r.stderr}`);
-    return JSON.parse(r.stdout) as Described;
+    const [[d], lag] = await Promise.all([admin.describeGroups([group]), admin.groupLag(group)]);
+    return {
+      coordinator: d!.coordinator,
+      state: d!.state,
+      members: d!.members,
+      partitions: lag.map((p) => ({ partition: p.partition, currentOffset: p.committedOffset >= 0 ? p.committedOffset : null, logEndOffset: p.logEndOffset, lag: p.lag })),
+    };
   }
   const activeOwners = (cs: VerifiableConsumerProcess[]): number => cs.filter((c) => c.running && c.assignment().length > 0).length;
 
@@ -191,12 +200,12 @@ describe("Kafka's consumer system tests (1 coordinator, 3 brokers)", () => {
       for (const [victim, replacement] of [['a', 'a2'], ['b', 'b2']] as const) {
         const v = all.find((c) => c.name === victim)!;
         const before = v.consumedCount();
-        await v.until(() => v.consumedCount() >= before + 100, 30_000, 'consuming');
+        await v.until(() => v.consumedCount() >= before + 50, 30_000, 'consuming');
         await v.kill9();
         const r = consumer(replacement, 'bounce', 'bounce');
         all.push(r);
         // The replacement joins and consumes while records keep flowing.
-        await r.until(() => r.consumedCount() >= 100, 45_000, 'consuming after joining');
+        await r.until(() => r.consumedCount() >= 50, 45_000, 'consuming after joining');
       }
     } finally {
       expect(await producer.stop()).toBe(0);
