@@ -50,7 +50,7 @@ export class CoordinatorRpc {
   constructor(readonly address: string) {
     const Ctor = lookup<grpc.ServiceClientConstructor>(loadProto(COORDINATOR_PROTO), 'samsa.coordinator.v1.Coordinator');
     this.client = new Ctor(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS) as grpc.Client & Record<string, UnaryFn>;
-    type RequestsDuplex = grpc.ClientDuplexStream<WireClientRequest, WireClientResponse>;
+    type RequestsDuplex = grpc.ClientDuplexStream<{ requests: WireClientRequest[] }, { responses: WireClientResponse[] }>;
     this.requests = new CorrelatedStream<Omit<WireClientRequest, 'correlationId'>, WireClientResponse>(() => (this.client as unknown as { requests(): RequestsDuplex }).requests());
   }
 

@@ -10,8 +10,9 @@ import { isOneShot, type WatchMode, type WatchNotification, type WatchSpec } fro
 import type { WatchEventType } from '../tree/watch-event.js';
 import type { Logger } from '../ops/logger.js';
 import { errorToWire, modeFromWire, statToWire } from '../client/wire-convert.js';
+import { ResponseBatcher } from '../client/correlated-stream.js';
 import type {
-  WireAddWatch, WireClientRequest, WireCreateRequest, WireDeleteRequest, WireEventType, WireOp, WireSetRequest, WireStatus,
+  WireAddWatch, WireClientRequest, WireClientResponse, WireCreateRequest, WireDeleteRequest, WireEventType, WireOp, WireSetRequest, WireStatus,
   WireWatchEvent,
   WireWatchRequest,
 } from '../client/wire-types.js';
@@ -189,38 +190,26 @@ export function coordinatorServiceHandlers(ctx: ClientServiceContext): grpc.Unty
       return { children: c.children, stat: wireStat(c.stat) };
     }),
 
-    requests: (call: grpc.ServerDuplexStream<WireClientRequest, unknown>) => {
-      let inFlight = 0;
-      let ended = false;
-      const finish = (): void => {
-        if (ended && inFlight === 0 && call.writable) call.end();
-      };
-      call.on('data', (req: WireClientRequest) => {
-        const correlationId = req.correlationId;
-        const op = req.request;
-        const fn = op ? streamable.get(op) : undefined;
-        const payload = op ? (req as unknown as Record<string, unknown>)[op] : undefined;
-        if (!fn || payload === undefined) {
-          call.write({ correlationId, error: errorToWire(new CoordinatorError('INVALID_ARGUMENT', { message: `unknown request ${JSON.stringify(op)}` })) });
-          return;
+    requests: (call: grpc.ServerDuplexStream<{ requests: WireClientRequest[] }, { responses: WireClientResponse[] }>) => {
+      const out = new ResponseBatcher<WireClientResponse>(call);
+      call.on('data', (batch: { requests: WireClientRequest[] }) => {
+        for (const req of batch.requests ?? []) {
+          const correlationId = req.correlationId;
+          const op = req.request;
+          const fn = op ? streamable.get(op) : undefined;
+          const payload = op ? (req as unknown as Record<string, unknown>)[op] : undefined;
+          if (!op || !fn || payload === undefined) {
+            out.answer({ correlationId, error: errorToWire(new CoordinatorError('INVALID_ARGUMENT', { message: `unknown request ${JSON.stringify(op)}` })) });
+            continue;
+          }
+          if (out.inProgress >= MAX_REQUESTS_PER_STREAM || out.backlogBytes > MAX_REQUEST_STREAM_BACKLOG_BYTES) {
+            // Not executed: the client may send it again (or elsewhere).
+            out.answer({ correlationId, error: errorToWire(new CoordinatorError('UNAVAILABLE', { message: 'too many requests in flight on this stream' })) });
+            continue;
+          }
+          out.track(run(op, fn as (req: unknown) => Promise<object>, payload).then((res) => ({ correlationId, error: null, [op]: res })));
         }
-        if (inFlight >= MAX_REQUESTS_PER_STREAM || call.writableLength > MAX_REQUEST_STREAM_BACKLOG_BYTES) {
-          // Not executed: the client may send it again (or elsewhere).
-          call.write({ correlationId, error: errorToWire(new CoordinatorError('UNAVAILABLE', { message: 'too many requests in flight on this stream' })) });
-          return;
-        }
-        inFlight++;
-        void run(op!, fn as (req: unknown) => Promise<object>, payload).then((res) => {
-          inFlight--;
-          if (!call.cancelled && call.writable) call.write({ correlationId, [op!]: res });
-          finish();
-        });
       });
-      call.on('end', () => {
-        ended = true;
-        finish();
-      });
-      call.on('error', () => {});
     },
 
     status: (_call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<WireStatus>) => {

@@ -11,6 +11,7 @@ import type { Logger } from '../ops/logger.js';
 import { errorToWire } from '../client/wire-convert.js';
 import type { ProtoError, WireStatus } from '../client/wire-types.js';
 import { encodeOutcome, type CoordinatorNode } from './coordinator-node.js';
+import { ResponseBatcher } from '../client/correlated-stream.js';
 
 const MAX_MESSAGES_PER_BATCH = 100_000;
 const MAX_TOUCHED_SESSIONS = 100_000;
@@ -26,6 +27,11 @@ interface ForwardAnswer {
   result?: Buffer;
   index?: number;
 }
+interface ForwardStreamRequest {
+  correlationId: number;
+  command: Buffer;
+}
+type ForwardStreamResponse = ForwardAnswer & { correlationId: number };
 
 export function peerServiceHandlers(node: CoordinatorNode, logger: Logger, selfStatus: () => WireStatus): grpc.UntypedServiceImplementation {
   /** Decodes a batch and hands it to the node; an error message if the batch as a whole is refused. */
@@ -92,31 +98,18 @@ export function peerServiceHandlers(node: CoordinatorNode, logger: Logger, selfS
       void forward(call.request.command).then((answer) => callback(null, answer));
     },
 
-    forwardStream: (call: grpc.ServerDuplexStream<{ correlationId: number; command: Buffer }, unknown>) => {
-      let inFlight = 0;
-      let open = true;
-      const close = (): void => {
-        open = false;
-      };
-      call.on('cancelled', close);
-      call.on('error', close);
-      call.on('end', () => {
-        open = false;
-        if (inFlight === 0) call.end();
-      });
-      call.on('data', (req: { correlationId: number; command: Buffer }) => {
-        const correlationId = req.correlationId;
-        if (inFlight >= MAX_FORWARDS_PER_STREAM) {
-          const error = errorToWire(new CoordinatorError('UNAVAILABLE', { message: `${MAX_FORWARDS_PER_STREAM} forwarded writes in flight on this stream` }));
-          call.write({ correlationId, error });
-          return;
+    forwardStream: (call: grpc.ServerDuplexStream<{ requests: ForwardStreamRequest[] }, { responses: ForwardStreamResponse[] }>) => {
+      const out = new ResponseBatcher<ForwardStreamResponse>(call);
+      call.on('data', (batch: { requests: ForwardStreamRequest[] }) => {
+        for (const req of batch.requests ?? []) {
+          const correlationId = req.correlationId;
+          if (out.inProgress >= MAX_FORWARDS_PER_STREAM) {
+            const error = errorToWire(new CoordinatorError('UNAVAILABLE', { message: `${MAX_FORWARDS_PER_STREAM} forwarded writes in flight on this stream` }));
+            out.answer({ correlationId, error });
+            continue;
+          }
+          out.track(forward(req.command).then((answer) => ({ correlationId, ...answer })));
         }
-        inFlight++;
-        void forward(req.command).then((answer) => {
-          inFlight--;
-          if (!call.cancelled && call.writable) call.write({ correlationId, ...answer });
-          if (!open && inFlight === 0 && call.writable) call.end();
-        });
       });
     },
 

@@ -68,7 +68,10 @@ class PeerLink {
   constructor(readonly id: NodeId, readonly address: string) {
     const Ctor = lookup<grpc.ServiceClientConstructor>(loadProto(COORDINATOR_PROTO), 'samsa.coordinator.v1.Peer');
     this.client = new Ctor(address, grpc.credentials.createInsecure(), PEER_CHANNEL_OPTIONS) as grpc.Client & Record<string, Unary>;
-    type ForwardDuplex = grpc.ClientDuplexStream<{ command: Uint8Array; correlationId: number }, ForwardResult & { correlationId: number }>;
+    type ForwardDuplex = grpc.ClientDuplexStream<
+      { requests: { command: Uint8Array; correlationId: number }[] },
+      { responses: (ForwardResult & { correlationId: number })[] }
+    >;
     this.forwards = new CorrelatedStream<{ command: Uint8Array }, ForwardResult>(() =>
       (this.client as unknown as { forwardStream(): ForwardDuplex }).forwardStream(),
     );

@@ -1,4 +1,5 @@
-// CorrelatedStream gives each request its own answer by correlation id (in any order), its own
+// CorrelatedStream gives each request its own answer by correlation id (in any order), sends the
+// requests of one event-loop turn as one message, gives each request its own
 // deadline, fails every unanswered request with the stream's error when the stream breaks (and
 // opens a new stream for the next one), and falls back to the unary call when the server does
 // not know the stream method — against a real gRPC server on loopback.
@@ -14,7 +15,18 @@ interface Res {
   index: number;
   result: Buffer;
 }
-type ForwardCall = grpc.ServerDuplexStream<{ correlationId: number; command: Buffer }, unknown>;
+type ForwardReq = { correlationId: number; command: Buffer };
+type ForwardCall = grpc.ServerDuplexStream<{ requests: ForwardReq[] }, unknown>;
+
+/** Calls `fn` for each request of each batch the server receives. */
+function eachRequest(call: ForwardCall, fn: (req: ForwardReq) => void): void {
+  call.on('data', (batch: { requests: ForwardReq[] }) => batch.requests.forEach(fn));
+}
+
+/** Writes answers the way ResponseBatcher does: a batch of responses per message. */
+function answer(call: ForwardCall, ...responses: object[]): void {
+  call.write({ responses });
+}
 
 async function serve(handlers: grpc.UntypedServiceImplementation): Promise<{ address: string; server: grpc.Server }> {
   const server = new grpc.Server();
@@ -47,12 +59,12 @@ describe('CorrelatedStream', () => {
     const { address, server } = await serve({
       forwardStream: (call: ForwardCall) => {
         calls.push(call);
-        const held: { correlationId: number; command: Buffer }[] = [];
-        call.on('data', (req: { correlationId: number; command: Buffer }) => {
+        const held: ForwardReq[] = [];
+        eachRequest(call, (req) => {
           held.push(req);
           if (held.length === 3) {
-            // Answer in reverse order, each with its own command echoed back.
-            for (const r of held.reverse()) call.write({ correlationId: r.correlationId, result: r.command, index: r.command[0] });
+            // Answer in reverse order, each with its own command echoed back, one message each.
+            for (const r of held.reverse()) answer(call, { correlationId: r.correlationId, result: r.command, index: r.command[0] });
           }
         });
       },
@@ -67,11 +79,30 @@ describe('CorrelatedStream', () => {
     expect(stream.pendingCount).toBe(0);
   });
 
+  test('requests made in one turn of the event loop travel as one message', async () => {
+    const batchSizes: number[] = [];
+    const { address, server } = await serve({
+      forwardStream: (call: ForwardCall) => {
+        call.on('data', (batch: { requests: ForwardReq[] }) => {
+          batchSizes.push(batch.requests.length);
+          answer(call, ...batch.requests.map((r) => ({ correlationId: r.correlationId, result: r.command, index: r.command[0] })));
+        });
+      },
+    });
+    const client = peerClient(address);
+    const stream = streamOf(client);
+    cleanups.push(() => (stream.close(), client.close(), server.forceShutdown()));
+
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, n) => stream.request({ command: Buffer.from([n]) }, 5_000, noFallback)));
+    expect(answers.map((a) => a.index)).toEqual(Array.from({ length: 20 }, (_, n) => n));
+    expect(batchSizes).toEqual([20]);
+  });
+
   test('a request not answered in time fails with DEADLINE_EXCEEDED; the stream stays usable', async () => {
     const { address, server } = await serve({
       forwardStream: (call: ForwardCall) => {
-        call.on('data', (req: { correlationId: number; command: Buffer }) => {
-          if (req.command[0] !== 0) call.write({ correlationId: req.correlationId, result: req.command, index: 7 });
+        eachRequest(call, (req) => {
+          if (req.command[0] !== 0) answer(call, { correlationId: req.correlationId, result: req.command, index: 7 });
         });
       },
     });
@@ -89,12 +120,12 @@ describe('CorrelatedStream', () => {
     const { address, server } = await serve({
       forwardStream: (call: ForwardCall) => {
         const n = ++opened;
-        call.on('data', (req: { correlationId: number; command: Buffer }) => {
+        eachRequest(call, (req) => {
           if (n === 1 && req.command[0] === 2) {
             call.emit('error', { code: grpc.status.INTERNAL, details: 'boom' }); // kills the first stream
             return;
           }
-          if (n > 1) call.write({ correlationId: req.correlationId, result: req.command, index: n });
+          if (n > 1) answer(call, { correlationId: req.correlationId, result: req.command, index: n });
         });
       },
     });
@@ -133,10 +164,10 @@ describe('CorrelatedStream', () => {
     const { address, server } = await serve({
       forwardStream: (call: ForwardCall) => {
         release = () => {
-          for (const id of held) call.write({ correlationId: id, result: Buffer.alloc(0), index: 1 });
+          answer(call, ...held.map((id) => ({ correlationId: id, result: Buffer.alloc(0), index: 1 })));
           call.end();
         };
-        call.on('data', (req: { correlationId: number }) => held.push(req.correlationId));
+        eachRequest(call, (req) => held.push(req.correlationId));
       },
     });
     const client = peerClient(address);

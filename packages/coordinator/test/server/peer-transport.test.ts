@@ -83,8 +83,10 @@ describe('PeerTransport', () => {
 
   test('forwarded writes use ForwardStream, or Forward on a peer without it', async () => {
     const withStream = await serve({
-      forwardStream: (call: grpc.ServerDuplexStream<{ correlationId: number; command: Buffer }, unknown>) => {
-        call.on('data', (req: { correlationId: number; command: Buffer }) => call.write({ correlationId: req.correlationId, result: req.command, index: 1 }));
+      forwardStream: (call: grpc.ServerDuplexStream<{ requests: { correlationId: number; command: Buffer }[] }, unknown>) => {
+        call.on('data', (batch: { requests: { correlationId: number; command: Buffer }[] }) =>
+          call.write({ responses: batch.requests.map((r) => ({ correlationId: r.correlationId, result: r.command, index: 1 })) }),
+        );
       },
     });
     const unaryOnly = await serve({
