@@ -101,6 +101,13 @@ function isServiceError(err: unknown): err is grpc.ServiceError {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Longest pause between retries. Retries wait out an election (0.5–1 s by default), so the pause
+ * bounds how late after the new leader a write gets through: at 500 ms it added up to half a
+ * second to failover; a retry costs the member one cheap refusal.
+ */
+const MAX_RETRY_BACKOFF_MS = 100;
+
 interface ClientWatch {
   spec: WireAddWatch;
   listener: WatchListener;
@@ -231,7 +238,7 @@ export class CoordinatorClient extends EventEmitter {
         if (options.retryUnknown || notSent(err)) {
           this.rotate();
           await sleep(Math.min(backoff, Math.max(0, deadline - Date.now())));
-          backoff = Math.min(backoff * 2, 500);
+          backoff = Math.min(backoff * 2, MAX_RETRY_BACKOFF_MS);
           continue;
         }
         throw new CoordinatorError('TIMEOUT', {
@@ -243,7 +250,7 @@ export class CoordinatorClient extends EventEmitter {
         if (e.code === 'NOT_LEADER' || e.code === 'UNAVAILABLE' || e.code === 'UNKNOWN_SESSION') {
           lastError = e;
           await sleep(Math.min(backoff, Math.max(0, deadline - Date.now())));
-          backoff = Math.min(backoff * 2, 500);
+          backoff = Math.min(backoff * 2, MAX_RETRY_BACKOFF_MS);
           if (e.code === 'UNAVAILABLE') this.rotate();
           continue;
         }
