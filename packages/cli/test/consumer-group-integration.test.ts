@@ -3,7 +3,8 @@
 // flow (each partition has exactly one owner per generation, every record is processed at least
 // once); a commitSync is where a new member of the group resumes; members beyond the partition
 // count stay idle; cooperative-sticky moves only what must move and never revokes the partitions
-// a member keeps.
+// a member keeps; a static member's quick restart does not rebalance the group; a kill -9 of the
+// group's coordinator sends the member to the new one without losing records.
 import { jest } from '@jest/globals';
 import { Admin, Consumer, Producer, type ConsumerRecord, type TopicPartition } from '@samsa/client';
 import { LocalCluster, waitFor } from '../src/cluster/local-cluster.js';
@@ -218,5 +219,72 @@ describe('consumer groups of the client library against 1 coordinator + 3 broker
     expect(first.metrics()['sync-total']).toBeGreaterThanOrEqual(3);
     await loop2.stop();
     await loop1.stop();
+  });
+
+  test('static membership: a member restarted with the same group.instance.id within session.timeout.ms gets its partitions back without a rebalance', async () => {
+    const topic = 'static';
+    await createTopic(topic, 4);
+    const group = 'static-group';
+    const events: string[] = [];
+    const staticMember = (instance: string, log = false): Consumer => {
+      const c = member(group, { 'group.instance.id': instance, 'client.id': instance });
+      c.subscribe([topic], log ? {
+        onPartitionsAssigned: (tps) => void events.push(`assigned ${tps.map(key).join(',')}`),
+        onPartitionsRevoked: (tps) => void events.push(`revoked ${tps.map(key).join(',')}`),
+        onPartitionsLost: (tps) => void events.push(`lost ${tps.map(key).join(',')}`),
+      } : {});
+      return c;
+    };
+    const one = staticMember('i1');
+    const two = staticMember('i2', true);
+    const loopOne = running(one);
+    const loopTwo = running(two);
+    await until('2 partitions each', () => one.assignment().length === 2 && two.assignment().length === 2);
+    const generation = two.groupMetadata().generationId;
+    const oneHad = one.assignment().map(key);
+    const eventsBefore = events.length;
+    // i1 goes away without LeaveGroup (static) and comes back as a new process would.
+    await loopOne.stop();
+    await one.close();
+    const back = staticMember('i1');
+    const loopBack = running(back);
+    await until('the restarted member holds its partitions again', () => back.assignment().length === 2);
+    expect(back.assignment().map(key)).toEqual(oneHad);
+    expect(back.groupMetadata().generationId).toBe(generation);
+    // The other member saw nothing: no revocation, no new generation.
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(events.slice(eventsBefore)).toEqual([]);
+    expect(two.groupMetadata().generationId).toBe(generation);
+    expect(two.assignment()).toHaveLength(2);
+    await loopBack.stop();
+    await loopTwo.stop();
+  });
+
+  test('kill -9 of the group coordinator: the member finds the new coordinator, keeps its generation or rejoins, and every record is processed', async () => {
+    const topic = 'failover';
+    await createTopic(topic, 2);
+    const group = 'failover-group';
+    const processed = new Set<string>();
+    const c = member(group, { 'auto.commit.interval.ms': 200 });
+    c.subscribe([topic]);
+    const loop = running(c, (r) => processed.add(r.value!.toString()));
+    await until('assigned', () => c.assignment().length === 2);
+    const [before] = await admin.describeGroups([group]);
+    const oldCoordinator = before!.coordinator.id;
+    const p = producer();
+    for (let i = 0; i < 50; i++) await p.send({ topic, key: `k${i}`, value: `f${i}` });
+    await until('the first 50 processed', () => processed.size === 50);
+    await cluster.kill(`broker-${oldCoordinator}`);
+    for (let i = 50; i < 100; i++) await p.send({ topic, key: `k${i}`, value: `f${i}` });
+    await until('all 100 processed', () => processed.size === 100, 60_000);
+    // Commits reach the new coordinator.
+    await c.commitSync(undefined, { timeoutMs: 30_000 });
+    const [after] = await admin.describeGroups([group], { timeoutMs: 30_000 });
+    expect(after!.coordinator.id).not.toBe(oldCoordinator);
+    const offsets = await admin.listGroupOffsets(group);
+    const committed = offsets.reduce((n, o) => n + o.offset, 0);
+    expect(committed).toBe(100);
+    await loop.stop();
+    await cluster.restart(`broker-${oldCoordinator}`);
   });
 });
