@@ -5,6 +5,9 @@
 // run ends with SIGTERM.
 import { jest } from '@jest/globals';
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { LocalCluster, waitFor } from '../src/cluster/local-cluster.js';
 import { createTopic, metadata, readPartition } from './helpers/broker-ops.js';
 import { runCliAsync } from './helpers/run-cli-async.js';
@@ -128,7 +131,7 @@ describe('samsa verifiable-producer (1 coordinator, 3 brokers)', () => {
     await expectAllInLog('vp-endless', acked, '');
   });
 
-  test('bad usage and bad settings run nothing: no --topic exits 2, an unknown producer setting exits 1 with INVALID_CONFIG', async () => {
+  test('bad usage and bad settings run nothing: no --topic exits 2, an unknown producer setting (flag or --command-config file) exits 1 with INVALID_CONFIG', async () => {
     const noTopic = await runCliAsync(['verifiable-producer', '--bootstrap-server', bootstrap]);
     expect(noTopic.status).toBe(2);
     expect(noTopic.stdout).toBe('');
@@ -138,5 +141,13 @@ describe('samsa verifiable-producer (1 coordinator, 3 brokers)', () => {
     expect(badSetting.stdout).toBe('');
     expect(badSetting.stderr).toContain('INVALID_CONFIG');
     expect(badSetting.stderr).toContain('no.such.setting');
+    // A --command-config file is read with Kafka's names (here one the producer does not know).
+    const file = join(mkdtempSync(join(tmpdir(), 'samsa-vp-')), 'producer.properties');
+    writeFileSync(file, '# producer settings\nlinger.ms=0\nbad.setting.from.file=1\n');
+    const badFile = await runCliAsync(['verifiable-producer', '--bootstrap-server', bootstrap, '--topic', 'vp-bounded', '--command-config', file]);
+    rmSync(dirname(file), { recursive: true, force: true });
+    expect(badFile.status).toBe(1);
+    expect(badFile.stdout).toBe('');
+    expect(badFile.stderr).toContain('bad.setting.from.file');
   });
 });

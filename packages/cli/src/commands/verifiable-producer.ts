@@ -166,10 +166,9 @@ export function registerVerifiableProducer(y: Argv, ctx: CliContext): void {
       try {
         const limit = maxMessages < 0 ? Infinity : maxMessages;
         for (let n = 0; n < limit && !stopping; n++) {
-          const delay = throttleDelayMs(n, Date.now() - startMs, throughput);
-          if (delay > 0) {
+          // Re-checked after every wake-up: a settled send or a signal also wakes the sleep.
+          for (let delay = throttleDelayMs(n, Date.now() - startMs, throughput); delay > 0 && !stopping; delay = throttleDelayMs(n, Date.now() - startMs, throughput)) {
             await waker.sleep(delay);
-            if (stopping) break;
           }
           while (inFlight >= MAX_IN_FLIGHT && !stopping) await waker.sleep(Infinity);
           if (stopping) break;
