@@ -190,18 +190,23 @@ describe("Kafka's consumer system tests (1 coordinator, 3 brokers)", () => {
   }
   const activeOwners = (cs: VerifiableConsumerProcess[]): number => cs.filter((c) => c.running && c.assignment().length > 0).length;
 
-  test('consumer bounce: 3 members of a group on 6 partitions while records flow, two of them killed -9 and replaced in turn: every acknowledged record consumed, duplicates only from uncommitted batches, one owner at a time, all committed at the end', async () => {
+  test('consumer bounce: 3 members of a group on 6 partitions while records flow, replaced in turn (two killed -9, one stopped with SIGTERM): every acknowledged record consumed, duplicates only from uncommitted batches, one owner at a time, all committed at the end', async () => {
     await createTopic(cluster.brokerAddresses, 'bounce', 6, 3);
     const first = ['a', 'b', 'c'].map((n) => consumer(n, 'bounce', 'bounce'));
     expect(await waitFor(() => activeOwners(first) === 3, 30_000, 100)).toBe(true);
     const producer = flowingProducer('bounce', 300);
     const all = [...first];
     try {
-      for (const [victim, replacement] of [['a', 'a2'], ['b', 'b2']] as const) {
+      // Two hard bounces and, between them, a clean one (SIGTERM: it commits, leaves, and exits 0).
+      for (const [victim, replacement, how] of [['a', 'a2', 'kill'], ['c', 'c2', 'term'], ['b', 'b2', 'kill']] as const) {
         const v = all.find((c) => c.name === victim)!;
         const before = v.consumedCount();
         await v.until(() => v.consumedCount() >= before + 50, 30_000, 'consuming');
-        await v.kill9();
+        if (how === 'kill') await v.kill9();
+        else {
+          expect(await v.stop()).toBe(0);
+          expect(v.events.at(-1)!.name).toBe('shutdown_complete');
+        }
         const r = consumer(replacement, 'bounce', 'bounce');
         all.push(r);
         // The replacement joins and consumes while records keep flowing.
@@ -214,13 +219,13 @@ describe("Kafka's consumer system tests (1 coordinator, 3 brokers)", () => {
     expect(acked.size).toBeGreaterThan(1_000);
     expect(await waitFor(() => covers(consumedOffsets(all), acked), 45_000, 200)).toBe(true);
     const live = all.filter((c) => c.running);
-    expect(live.map((c) => c.name).sort()).toEqual(['a2', 'b2', 'c']);
+    expect(live.map((c) => c.name).sort()).toEqual(['a2', 'b2', 'c2']);
     expect(await Promise.all(live.map((c) => c.stop()))).toEqual([0, 0, 0]);
     for (const c of live) expect(c.events.at(-1)!.name).toBe('shutdown_complete');
 
     expectGroupInvariants(all, acked);
     // Only a killed consumer can leave a batch without a commit outcome: the others commitSync each batch before polling again.
-    for (const c of live) expect([c.name, batchesOf(c).filter((b) => b.commitOutcome === null).length]).toEqual([c.name, 0]);
+    for (const c of all.filter((x) => x.killedAtMs === null)) expect([c.name, batchesOf(c).filter((b) => b.commitOutcome === null).length]).toEqual([c.name, 0]);
     const d = await describeGroup('bounce');
     expect(d.state).toBe('Empty');
     expect(d.partitions.map((p) => [p.partition, p.currentOffset === p.logEndOffset, p.lag])).toEqual([0, 1, 2, 3, 4, 5].map((p) => [p, true, 0]));
