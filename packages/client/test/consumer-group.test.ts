@@ -413,4 +413,107 @@ describe('Consumer in a group', () => {
     expect(consumer.subscription()).toEqual(['t']);
     await consumer.close({ timeoutMs: 0 });
   });
+
+  test('a RegExp subscription joins for the matching topics and rejoins when a matching topic appears', async () => {
+    const { clock, net, consumer } = setup({ 'metadata.max.age.ms': 10_000, 'enable.auto.commit': false });
+    let topics = ['t', 'tx', 'other'];
+    net.autoRespond((c) => {
+      if (c.method !== 'metadata' || !c.request.allTopics) return undefined;
+      return metadataResponse({ brokers: [1, 2], topics: Object.fromEntries(topics.map((t) => [t, [{ leader: 1 }]])) });
+    });
+    consumer.subscribe(/^t/);
+    const loop = pollLoop(consumer);
+    const { join } = await completeJoin(net, { assignment: [t0] });
+    expect(decodeSubscription((join.request as JoinGroupRequest).protocols[0]!.metadata).topics).toEqual(['t', 'tx']);
+    expect(consumer.subscription()).toEqual(['t', 'tx']);
+    net.autoRespond((c) => (c.method === 'heartbeat' ? { error: null } : undefined));
+    topics = ['t', 'tx', 'ty', 'other'];
+    await advanceAndSettle(clock, 10_000, 500);
+    const rejoin = await net.next('joinGroup');
+    expect(decodeSubscription((rejoin.request as JoinGroupRequest).protocols[0]!.metadata).topics).toEqual(['t', 'tx', 'ty']);
+    await loop.stop();
+    await consumer.close({ timeoutMs: 0 });
+  });
+
+  test('run(eachMessage): a handler error seeks back to the record that failed and ends run() with it; eachBatch gets each poll\'s records', async () => {
+    const { net, consumer } = setup({ 'enable.auto.commit': false });
+    consumer.subscribe(['t']);
+    let fetched = false;
+    net.autoRespond((c) => {
+      if (c.method !== 'fetch' || fetched) return undefined;
+      fetched = true;
+      return { error: null, topics: [{ topic: 't', partitions: [{ partition: 0, error: null, highWatermark: 4, logStartOffset: 0, logEndOffset: 4, records: batch(0, ['a', 'b', 'c', 'd']), divergingEpoch: null }] }] };
+    });
+    const seen: number[] = [];
+    const running = consumer.run({
+      eachMessage: async (r) => {
+        if (r.offset === 2) throw new Error('poison');
+        seen.push(r.offset);
+      },
+    });
+    await completeJoin(net, { assignment: [t0] });
+    await expect(running).rejects.toThrow('poison');
+    expect(seen).toEqual([0, 1]);
+    expect(await consumer.position(t0)).toBe(2);
+    // The same records again, from offset 2, to a batch handler (the long poll in flight for offset 4 ends empty first).
+    for (const c of net.pending.filter((x) => x.method === 'fetch')) {
+      c.respond({ error: null, topics: [{ topic: 't', partitions: [{ partition: 0, error: null, highWatermark: 4, logStartOffset: 0, logEndOffset: 4, records: Buffer.alloc(0), divergingEpoch: null }] }] });
+    }
+    fetched = false;
+    net.autoRespond((c) => {
+      if (c.method !== 'fetch' || fetched) return undefined;
+      fetched = true;
+      return { error: null, topics: [{ topic: 't', partitions: [{ partition: 0, error: null, highWatermark: 4, logStartOffset: 0, logEndOffset: 4, records: batch(0, ['a', 'b', 'c', 'd']), divergingEpoch: null }] }] };
+    });
+    const ac = new AbortController();
+    const batches: number[][] = [];
+    await consumer.run({
+      signal: ac.signal,
+      eachBatch: async (rs) => {
+        batches.push(rs.map((r) => r.offset));
+        ac.abort();
+      },
+    });
+    expect(batches).toEqual([[2, 3]]);
+    expect(await consumer.position(t0)).toBe(4);
+    await consumer.close({ timeoutMs: 0 });
+  });
+
+  test('unsubscribe(): revokes (listener), leaves the group, and the consumer has nothing to poll', async () => {
+    const { clock, net, consumer } = setup({ 'enable.auto.commit': false });
+    const ev = recorder();
+    consumer.subscribe(['t'], ev.listener);
+    const loop = pollLoop(consumer);
+    await completeJoin(net);
+    await advanceAndSettle(clock, 10);
+    await loop.stop();
+    net.autoRespond((c) => (c.method === 'leaveGroup' ? { error: null, members: [] } : undefined));
+    consumer.unsubscribe();
+    await expect(consumer.poll(0)).resolves.toEqual([]);
+    expect(ev.log).toEqual(['assigned[t-0,t-1]', 'revoked[t-0,t-1]']);
+    expect(net.count('leaveGroup')).toBe(1);
+    expect(consumer.assignment()).toEqual([]);
+    expect(consumer.subscription()).toEqual([]);
+    await expect(consumer.poll(0)).rejects.toMatchObject({ code: 'ILLEGAL_STATE' });
+    await consumer.close({ timeoutMs: 0 });
+  });
+
+  test('JoinGroup answered COORDINATOR_LOAD_IN_PROGRESS is retried after a backoff; SyncGroup answered UNKNOWN_MEMBER_ID rejoins without a member id', async () => {
+    const { clock, net, consumer } = setup({ 'enable.auto.commit': false });
+    consumer.subscribe(['t']);
+    const loop = pollLoop(consumer);
+    const loading = await net.next('joinGroup');
+    loading.respond({ error: wireError('COORDINATOR_LOAD_IN_PROGRESS'), generationId: -1, protocolType: '', protocolName: '', leader: '', skipAssignment: false, memberId: '', members: [] });
+    await settle();
+    expect(net.pending.filter((p) => p.method === 'joinGroup')).toHaveLength(0);
+    await advanceAndSettle(clock, 50, 10);
+    const join = await net.next('joinGroup');
+    expect(join.address).toBe('broker1:9092');
+    join.respond({ error: null, generationId: 1, protocolType: 'consumer', protocolName: 'range', leader: 'other', skipAssignment: false, memberId: 'm1', members: [] });
+    (await net.next('syncGroup')).respond({ error: wireError('UNKNOWN_MEMBER_ID'), protocolType: '', protocolName: '', assignment: Buffer.alloc(0) });
+    const again = await net.next('joinGroup');
+    expect((again.request as JoinGroupRequest).memberId).toBe('');
+    await loop.stop();
+    await consumer.close({ timeoutMs: 0 });
+  });
 });
