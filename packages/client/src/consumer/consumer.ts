@@ -128,6 +128,13 @@ export class Consumer {
       partitionCounts: async (topics) => {
         const counts = new Map<string, number>();
         if (topics.length === 0) return counts;
+        // Topics this consumer tracks are in its metadata already; ask only when one is missing.
+        for (const t of topics) {
+          const n = this.metadata.cache.topic(t)?.partitions.length ?? 0;
+          if (n > 0) counts.set(t, n);
+        }
+        if (counts.size === topics.length && !this.metadata.cache.updateRequested) return counts;
+        counts.clear();
         const res = await this.metadata.request({ all: false, topics });
         for (const t of res.topics ?? []) if (!t.error && t.partitions.length > 0) counts.set(t.name, t.partitions.length);
         return counts;
