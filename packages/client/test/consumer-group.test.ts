@@ -516,4 +516,25 @@ describe('Consumer in a group', () => {
     await loop.stop();
     await consumer.close({ timeoutMs: 0 });
   });
+
+  test('a subscribed topic that gains partitions makes the member rejoin (at its next metadata refresh)', async () => {
+    const { clock, net, consumer } = setup({ 'metadata.max.age.ms': 5_000, 'enable.auto.commit': false });
+    let partitions = 2;
+    net.autoRespond((c) => {
+      if (c.method !== 'metadata') return undefined;
+      return metadataResponse({ brokers: [1, 2], topics: { t: Array.from({ length: partitions }, () => ({ leader: 1 })) } });
+    });
+    consumer.subscribe(['t']);
+    const loop = pollLoop(consumer);
+    await completeJoin(net);
+    net.autoRespond((c) => (c.method === 'heartbeat' ? { error: null } : undefined));
+    await advanceAndSettle(clock, 6_000, 500);
+    expect(net.count('joinGroup')).toBe(1);
+    partitions = 3;
+    await advanceAndSettle(clock, 6_000, 500);
+    const rejoin = await net.next('joinGroup');
+    expect((rejoin.request as JoinGroupRequest).reason).toContain('partition count');
+    await loop.stop();
+    await consumer.close({ timeoutMs: 0 });
+  });
 });

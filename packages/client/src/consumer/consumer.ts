@@ -139,6 +139,14 @@ export class Consumer {
         for (const t of res.topics ?? []) if (!t.error && t.partitions.length > 0) counts.set(t.name, t.partitions.length);
         return counts;
       },
+      cachedPartitionCounts: (topics) => {
+        const counts = new Map<string, number>();
+        for (const t of topics) {
+          const n = this.metadata.cache.topic(t)?.partitions.length ?? 0;
+          if (n > 0) counts.set(t, n);
+        }
+        return counts;
+      },
       allTopics: async () => {
         const res = await this.metadata.request({ all: true });
         return (res.topics ?? []).filter((t) => !t.error && !t.isInternal).map((t) => t.name);
@@ -212,7 +220,7 @@ export class Consumer {
       throw new ClientError('ILLEGAL_STATE', 'Subscription to topics, partitions and pattern are mutually exclusive: assign([]) first');
     }
     coordinator.subscribe(topics, listener);
-    if (!(topics instanceof RegExp)) this.metadata.setTopics(new Set([...topics, ...this.subscriptions.assignment().map((tp) => tp.topic)]));
+    this.metadata.setTopics(new Set([...coordinator.subscription(), ...this.subscriptions.assignment().map((tp) => tp.topic)]));
     this.notifier.notify();
   }
 
@@ -238,7 +246,9 @@ export class Consumer {
 
   private applyAssignment(partitions: readonly TopicPartition[]): void {
     this.subscriptions.assign(partitions);
-    this.metadata.setTopics(new Set(partitions.map((tp) => tp.topic)));
+    // A group member tracks its whole subscription, so it sees partition counts change even for
+    // topics it has no partition of.
+    this.metadata.setTopics(new Set([...partitions.map((tp) => tp.topic), ...(this.coordinator?.subscribed ? this.coordinator.subscription() : [])]));
     this.fetcher.onAssignmentChange();
     for (const tp of this.noOffset.keys()) if (!this.subscriptions.isAssigned(tp)) this.noOffset.delete(tp);
     this.notifier.notify();

@@ -56,6 +56,8 @@ export interface GroupHost {
   consumedOffsets(): Array<OffsetToCommit & { leaderEpoch: number }>;
   /** Partition counts of the topics the metadata knows (the leader assigns from them). */
   partitionCounts(topics: string[]): Promise<Map<string, number>>;
+  /** Partition counts the metadata cache holds now (no request). */
+  cachedPartitionCounts(topics: string[]): Map<string, number>;
   /** Every topic name (for a pattern subscription). */
   allTopics(): Promise<string[]>;
   /** Something finished: a waiting poll() should look again. */
@@ -152,6 +154,8 @@ export class ConsumerCoordinator {
   private joinRetryAtMs = 0;
 
   private topics: string[] | null = null;
+  /** Partition counts of the subscribed topics when the member last joined (Kafka's metadataSnapshot). */
+  private joinedSnapshot = '';
   private pattern: RegExp | null = null;
   private patternCheckAtMs = 0;
   private listener: ConsumerRebalanceListener = {};
@@ -259,6 +263,9 @@ export class ConsumerCoordinator {
     if (this.subscribed) {
       if (!this.coordinator) this.maybeFindCoordinator(nowMs);
       if (this.pattern && nowMs >= this.patternCheckAtMs) await this.checkPattern(nowMs);
+      if (this.state === 'STABLE' && !this.rejoinNeeded && this.metadataSnapshot() !== this.joinedSnapshot) {
+        this.requestRejoin('the partition count of a subscribed topic changed');
+      }
       const outcome = this.joinOutcome;
       if (outcome) {
         this.joinOutcome = null;
@@ -277,6 +284,12 @@ export class ConsumerCoordinator {
       }
     }
     this.maybeAutoCommit(this.o.clock.now());
+  }
+
+  /** Topic:count of the subscribed topics the metadata knows, as one comparable string. */
+  private metadataSnapshot(): string {
+    const counts = this.o.host.cachedPartitionCounts(this.topics ?? []);
+    return [...counts].map(([t, n]) => `${t}:${n}`).join(',');
   }
 
   private needsJoin(): boolean {
@@ -570,6 +583,7 @@ export class ConsumerCoordinator {
     assignor.onAssignment(assignment, generation.generationId);
     this.state = 'STABLE';
     this.joinPrepared = false;
+    this.joinedSnapshot = this.metadataSnapshot();
     this.nextAutoCommitMs = this.o.clock.now() + this.o.autoCommitIntervalMs;
     const owned = sortedTps(this.o.host.assignment());
     this.o.logger.info('joined group', {
