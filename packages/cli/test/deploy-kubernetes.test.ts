@@ -1,4 +1,5 @@
-// deploy/kubernetes: the manifests have the shape Kubernetes needs (headless services that
+// deploy/kubernetes: the manifests validate against the Kubernetes API schemas
+// (kubernetes-models) and have the shape a samsa cluster needs (headless services that
 // publish not-ready pods, StatefulSets whose selectors, service names and ports agree,
 // readiness on /readyz and liveness on /healthz of the metrics port, PodDisruptionBudgets of
 // one), and the pods' commands — evaluated by a real shell as the container would, for
@@ -11,6 +12,9 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
+import { Service } from 'kubernetes-models/v1/Service';
 import { parse, parseAllDocuments } from 'yaml';
 import { createTopic, metadata } from './helpers/broker-ops.js';
 import { runCliAsync } from './helpers/run-cli-async.js';
@@ -89,6 +93,20 @@ describe('deploy/kubernetes manifests', () => {
     expect(all.map((m) => `${m.apiVersion} ${m.kind}`).sort()).toEqual([
       'apps/v1 StatefulSet', 'apps/v1 StatefulSet', 'policy/v1 PodDisruptionBudget', 'policy/v1 PodDisruptionBudget', 'v1 Service', 'v1 Service',
     ]);
+  });
+
+  test('every document validates against the Kubernetes API schema of its kind (kubernetes-models), and a broken copy does not', () => {
+    const models: Record<string, new (data: any) => { validate(): void }> = {
+      'apps/v1 StatefulSet': StatefulSet, 'v1 Service': Service, 'policy/v1 PodDisruptionBudget': PodDisruptionBudget,
+    };
+    for (const m of all) {
+      const Model = models[`${m.apiVersion} ${m.kind}`]!;
+      expect(() => new Model(m).validate()).not.toThrow();
+    }
+    const broken = structuredClone(of(brokers, 'StatefulSet'));
+    broken.spec.replicas = 'three';
+    delete broken.spec.template.spec.containers[0].name;
+    expect(() => new StatefulSet(broken as never).validate()).toThrow(/replicas must be integer/);
   });
 
   test.each([['coordinators.yaml', 'coordinator', ['client', 'peer', 'metrics']], ['brokers.yaml', 'broker', ['broker', 'metrics']]] as const)(
