@@ -228,7 +228,8 @@ export class ConsumerCoordinator {
     this.topics = null;
     this.pattern = null;
     this.o.host.setAssignment([]);
-    this.resetGeneration(false);
+    // Left the group: a later subscribe() joins as a new member.
+    this.resetGeneration(true);
     this.generationLost = false;
     this.stopHeartbeats();
   }
