@@ -197,6 +197,11 @@ export class RaftLog {
     return this.pendingSnap;
   }
 
+  /** The last index known to be persisted (handed out in a Ready and advanced). */
+  lastStableIndex(): number {
+    return this.unstableFrom - 1;
+  }
+
   hasUnstableEntries(): boolean {
     return this.unstableFrom <= this.lastIndex();
   }

@@ -14,10 +14,13 @@
 // Output:   ready() → Ready | null, then advance(ready) once the Ready is drained.
 //
 // THE PERSISTENCE CONTRACT. For each Ready the adapter must, in this order:
+//   0. (optional) send the first ready.earlyMessages of ready.messages: a leader's appends,
+//      heartbeats and snapshots, which promise nothing about this node's disk — the leader
+//      counts its own copy of an entry towards commit only when advance() says it is persisted;
 //   1. persist snapshot, entries and hardState atomically (one level batch) and durably (fsync,
 //      unless ready.mustSync is false) — a vote or an append acknowledgement in this Ready's
 //      messages is only a promise if the state behind it survives a crash;
-//   2. only then send ready.messages (any order, any transport; loss is tolerated);
+//   2. only then send the rest of ready.messages (any order, any transport; loss is tolerated);
 //   3. restore ready.snapshot into the state machine, apply ready.committedEntries in order,
 //      serve ready.readStates once the applied index reaches their index, fail
 //      ready.droppedReads;
@@ -455,23 +458,41 @@ export class RaftNode {
     const hardChanged = !sameHardState(hard, this.prevHardState);
     const entries = this.log.unstableEntries();
     const snapshot = this.log.pendingSnapshot;
+    const votingStateChanged = hard.term !== this.prevHardState.term || hard.vote !== this.prevHardState.vote;
+    const { messages, early } = this.orderForEarlySend(this.msgs, !votingStateChanged && this.role === 'leader');
     const rd: Ready = {
       softState: sameSoftState(soft, this.prevSoftState) ? null : soft,
       hardState: hardChanged ? hard : null,
       snapshot,
       entries,
-      messages: this.msgs,
+      messages,
+      earlyMessages: early,
       committedEntries: this.log.nextCommitted(this.cfg.maxCommittedBytesPerReady),
       readStates: this.readStates.length > 0 ? this.readStates : EMPTY,
       droppedReads: this.droppedReads.length > 0 ? this.droppedReads : EMPTY,
-      mustSync:
-        entries.length > 0 || snapshot !== null || hard.term !== this.prevHardState.term || hard.vote !== this.prevHardState.vote,
+      mustSync: entries.length > 0 || snapshot !== null || votingStateChanged,
     };
     this.msgs = [];
     if (this.readStates.length > 0) this.readStates = [];
     if (this.droppedReads.length > 0) this.droppedReads = [];
     this.outstanding = rd;
     return rd;
+  }
+
+  /**
+   * The leader's appends, heartbeats and snapshots first (they may leave before the persist, see
+   * Ready.earlyMessages), the rest after, each group in its original order.
+   */
+  private orderForEarlySend(msgs: Message[], allowed: boolean): { messages: Message[]; early: number } {
+    if (!allowed) return { messages: msgs, early: 0 };
+    const early: Message[] = [];
+    const late: Message[] = [];
+    for (const m of msgs) {
+      if (m.type === 'append' || m.type === 'heartbeat' || m.type === 'snapshot') early.push(m);
+      else late.push(m);
+    }
+    if (late.length === 0) return { messages: msgs, early: msgs.length };
+    return { messages: [...early, ...late], early: early.length };
   }
 
   /** The Ready returned by the last ready() is persisted, sent and applied. */
@@ -486,6 +507,10 @@ export class RaftNode {
     if (rd.entries.length > 0) {
       const last = rd.entries[rd.entries.length - 1]!;
       this.log.stableTo(last.index, last.term);
+      // The leader's own copy counts towards commit only now that it is on disk.
+      if (this.role === 'leader' && this.progress.get(this.id)!.maybeUpdate(this.log.lastStableIndex()) && this.maybeCommit()) {
+        this.bcastAppend();
+      }
     }
     if (rd.committedEntries.length > 0) this.log.appliedTo(rd.committedEntries[rd.committedEntries.length - 1]!.index);
     this.outstanding = null;
@@ -509,7 +534,7 @@ export class RaftNode {
     const last = this.log.lastIndex();
     for (const p of this.peers) {
       const pr = new Progress(last + 1, this.cfg.maxInflightAppends);
-      if (p === this.id) pr.match = last;
+      if (p === this.id) pr.match = Math.min(last, this.log.lastStableIndex());
       this.progress.set(p, pr);
     }
     for (const r of this.reads.clear()) if (r.from === this.id) this.droppedReads.push(r.requestCtx);
@@ -850,10 +875,9 @@ export class RaftNode {
     return this.log.term(this.log.committed) === this.currentTerm;
   }
 
+  /** The leader's own progress moves when the entries are persisted (see advance). */
   private appendEntries(ents: Entry[]): void {
     this.log.append(ents);
-    this.progress.get(this.id)!.maybeUpdate(this.log.lastIndex());
-    this.maybeCommit();
   }
 
   /** Commit the largest index a quorum has, if it is of our term (Raft §5.4.2). */

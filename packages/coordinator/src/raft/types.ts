@@ -189,10 +189,11 @@ export const MESSAGE_TYPES: readonly MessageType[] = Object.freeze([
 /**
  * One batch of work for the adapter, drained in this order (see RaftNode for the contract):
  *
+ *  0. optionally, send the first `earlyMessages` of `messages` at once;
  *  1. persist, atomically and durably (fsync) — `snapshot` (replaces the stored snapshot and
  *     deletes every stored entry), then `entries` (delete stored entries with index ≥
  *     entries[0].index, then append), then `hardState`;
- *  2. send `messages`;
+ *  2. send `messages` (those not sent in step 0);
  *  3. apply — restore the state machine from `snapshot`, then apply `committedEntries` in
  *     order; hand out `readStates`; fail `droppedReads`;
  *  4. call `advance(ready)`.
@@ -214,4 +215,12 @@ export interface Ready {
   readonly droppedReads: readonly string[];
   /** False when only the commit index changed in the hard state: the write may skip the fsync. */
   readonly mustSync: boolean;
+  /**
+   * How many of `messages` (a prefix) may be sent before step 1 completes: a leader's appends,
+   * heartbeats and snapshots, when this Ready changes neither term nor vote. They promise nothing
+   * about this node's disk — a leader counts its own copy of an entry towards commit only once
+   * advance() reports it persisted (Raft thesis §10.2.1) — so sending them first overlaps the
+   * leader's fsync with its followers'. The rest must wait for the persist.
+   */
+  readonly earlyMessages: number;
 }

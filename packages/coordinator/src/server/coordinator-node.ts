@@ -483,9 +483,11 @@ export class CoordinatorNode {
         const rd = this.raft.ready();
         if (!rd) break;
         if (rd.softState) this.onSoftState(rd.softState);
+        // A leader's appends leave before its own write: its fsync overlaps its followers'.
+        if (rd.earlyMessages > 0) this.transport.send(rd.messages.slice(0, rd.earlyMessages));
         await this.storage.persist(rd);
         if (this.stopped) return;
-        this.transport.send(rd.messages);
+        this.transport.send(rd.earlyMessages > 0 ? rd.messages.slice(rd.earlyMessages) : rd.messages);
         if (rd.snapshot) this.installSnapshot(rd.snapshot.index, rd.snapshot.term, rd.snapshot.data);
         for (const e of rd.committedEntries) this.applyEntry(e);
         for (const rs of rd.readStates) this.onReadState(rs);

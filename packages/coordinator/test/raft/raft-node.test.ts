@@ -233,6 +233,39 @@ describe('RaftNode Ready protocol', () => {
     expect(rd.committedEntries.map((e) => e.index)).toEqual([1]);
   });
 
+  test("a leader's appends may leave before its write; its own copy counts towards commit only once advanced", () => {
+    const node = newNode({ peers: [1, 2, 3, 4, 5] });
+    node.campaign();
+    for (const from of [2, 3]) node.step({ type: 'preVoteResponse', from, to: 1, term: 1, reject: false });
+    for (const from of [2, 3]) node.step({ type: 'voteResponse', from, to: 1, term: 1, reject: false });
+    expect(node.isLeader).toBe(true);
+    drain(node);
+    for (const from of [2, 3, 4, 5]) ack(node, from, 1); // the no-op is committed, every follower replicating
+    node.propose(enc.encode('x'));
+    const rd = node.ready()!;
+    expect(rd.entries.map((e) => e.index)).toEqual([2]);
+    expect(rd.earlyMessages).toBe(4);
+    expect(rd.messages.slice(0, rd.earlyMessages).map((m) => [m.type, m.to])).toEqual([['append', 2], ['append', 3], ['append', 4], ['append', 5]]);
+    // Two followers acknowledge while the leader's own write is in flight: 2 of 5 is no quorum
+    // without the leader's copy, which is not on its disk yet.
+    node.step({ type: 'appendResponse', from: 2, to: 1, term: 1, index: 2, reject: false, hintIndex: 0, hintTerm: 0 });
+    node.step({ type: 'appendResponse', from: 3, to: 1, term: 1, index: 2, reject: false, hintIndex: 0, hintTerm: 0 });
+    expect(node.commitIndex).toBe(1);
+    node.advance(rd); // persisted: now the leader's copy makes three of five
+    expect(node.commitIndex).toBe(2);
+    const next = drain(node);
+    expect(next.flatMap((r) => r.committedEntries).map((e) => e.index)).toEqual([2]);
+  });
+
+  test('votes and acknowledgements never leave before the write', () => {
+    const voter = newNode({ id: 2 });
+    voter.step({ type: 'vote', from: 1, to: 2, term: 1, lastIndex: 0, lastTerm: 0, transfer: false });
+    expect(voter.ready()!.earlyMessages).toBe(0);
+    const follower = newNode({ id: 3 });
+    follower.step({ type: 'append', from: 1, to: 3, term: 1, prevIndex: 0, prevTerm: 0, commit: 0, entries: [{ index: 1, term: 1, type: 'noop', data: new Uint8Array(0) }] });
+    expect(follower.ready()!.earlyMessages).toBe(0);
+  });
+
   test('inputs may arrive between ready() and advance()', () => {
     const node = electedLeader();
     node.propose(enc.encode('a'));

@@ -290,7 +290,7 @@ export class Simulation {
 
   private crash(node: SimNode): void {
     node.raft = null;
-    node.diskWrite = null; // never completed: nothing of it is durable, nothing was sent
+    node.diskWrite = null; // never completed: nothing of it is durable, only its early messages were sent
     node.restartAt = this.now + 1 + Math.floor(this.random() * 4 * ELECTION_TICKS);
     this.stats.crashes++;
     this.trace(() => `crash ${node.id}`);
@@ -504,25 +504,33 @@ export class Simulation {
       this.checkNodeState(node);
       const rd = raft.ready();
       if (rd === null) return;
+      // The messages that may leave before the write (a leader's appends) leave now, as in the
+      // real adapter; a crash before the write completes then loses the leader's own copy.
+      for (const m of rd.messages.slice(0, rd.earlyMessages)) this.send(m);
       if (this.profile.asyncDisk) {
         // Like the real adapter, whose level write is asynchronous: the node keeps receiving
         // messages, ticks and proposals until the write completes (completeDiskWrites).
         node.diskWrite = rd;
         return;
       }
+      if (rd.earlyMessages > 0 && this.faultsOn && this.chance(0.002)) {
+        // Crash after the early sends, before the write.
+        this.crash(node);
+        return;
+      }
       this.drain(node, rd);
     }
   }
 
-  /** Persist, then send, then apply, then advance: the contract of Ready. */
+  /** Persist, then send (what did not leave early), then apply, then advance: the contract of Ready. */
   private drain(node: SimNode, rd: Ready): void {
     this.persist(node, rd);
     if (this.faultsOn && this.chance(0.002)) {
-      // Crash after the write, before anything was sent or applied.
+      // Crash after the write, before anything else was sent or applied.
       this.crash(node);
       return;
     }
-    for (const m of rd.messages) this.send(m);
+    for (const m of rd.messages.slice(rd.earlyMessages)) this.send(m);
     this.apply(node, rd);
     node.raft!.advance(rd);
   }

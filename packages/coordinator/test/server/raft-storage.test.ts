@@ -14,7 +14,7 @@ function entry(index: number, term: number, text = `e${index}`): Entry {
 function ready(parts: Partial<Ready>): Ready {
   return {
     softState: null, hardState: null, snapshot: null, entries: [], messages: [], committedEntries: [],
-    readStates: [], droppedReads: [], mustSync: true, ...parts,
+    readStates: [], droppedReads: [], mustSync: true, earlyMessages: 0, ...parts,
   };
 }
 
