@@ -537,4 +537,59 @@ describe('Consumer in a group', () => {
     await loop.stop();
     await consumer.close({ timeoutMs: 0 });
   });
+
+  test('cooperative with auto commit: a moving partition is paused and committed before it is revoked, while the kept one keeps delivering records', async () => {
+    const { clock, net, consumer } = setup({ 'partition.assignment.strategy': 'cooperative-sticky' });
+    const ev = recorder();
+    consumer.subscribe(['t'], ev.listener);
+    // Each fetch returns the next record of every partition it asks for.
+    net.autoRespond((c) => {
+      if (c.method !== 'fetch') return undefined;
+      const parts = c.request.topics[0].partitions as Array<{ partition: number; fetchOffset: number }>;
+      return {
+        error: null,
+        topics: [{
+          topic: 't',
+          partitions: parts.map((p) => ({ partition: p.partition, error: null, highWatermark: p.fetchOffset + 1, logStartOffset: 0, logEndOffset: p.fetchOffset + 1, records: batch(p.fetchOffset, [`p${p.partition}-${p.fetchOffset}`]), divergingEpoch: null })),
+        }],
+      };
+    });
+    const poll = consumer.poll(100);
+    await completeJoin(net, { generation: 1 });
+    await poll;
+    const got: string[] = [];
+    for (let i = 0; i < 3; i++) got.push(...(await consumer.poll(0)).map((r) => r.value!.toString()));
+    expect(got.some((v) => v.startsWith('p1-'))).toBe(true);
+    // The heartbeat tells of a rebalance; the leader (another member) takes t-1 away.
+    const hbPoll = consumer.poll(5_000);
+    await advanceAndSettle(clock, 3_000, 100);
+    (await net.next('heartbeat')).respond({ error: wireError('REBALANCE_IN_PROGRESS') });
+    await hbPoll;
+    await settle();
+    void consumer.poll(0);
+    const preJoinCommit = await net.next('offsetCommit');
+    commitOk(preJoinCommit);
+    const join = await net.next('joinGroup');
+    join.respond({ error: null, generationId: 2, protocolType: 'consumer', protocolName: 'cooperative-sticky', leader: 'other', skipAssignment: false, memberId: 'm1', members: [] });
+    (await net.next('syncGroup')).respond({ error: null, protocolType: 'consumer', protocolName: 'cooperative-sticky', assignment: Buffer.from(encodeAssignment({ partitions: [t0], userData: null })) });
+    await settle();
+    await consumer.poll(0);
+    const commit = await net.next('offsetCommit');
+    expect(commit.request).toMatchObject({ generationId: 2 });
+    expect(commitOf(commit).map(([tp]) => tp)).toEqual(['t-1']);
+    // While that commit is out, t-0 goes on and t-1 is held back.
+    const during: string[] = [];
+    for (let i = 0; i < 3; i++) during.push(...(await consumer.poll(0)).map((r) => r.value!.toString()));
+    expect(during.length).toBeGreaterThan(0);
+    expect(during.every((v) => v.startsWith('p0-'))).toBe(true);
+    expect(ev.log).toEqual(['assigned[t-0,t-1]']);
+    commitOk(commit);
+    await settle();
+    await consumer.poll(0);
+    expect(ev.log).toEqual(['assigned[t-0,t-1]', 'revoked[t-1]', 'assigned[]']);
+    expect(consumer.assignment()).toEqual([t0]);
+    const second = await net.next('joinGroup');
+    expect(decodeSubscription((second.request as JoinGroupRequest).protocols[0]!.metadata).ownedPartitions).toEqual([t0]);
+    await consumer.close({ timeoutMs: 0 });
+  });
 });

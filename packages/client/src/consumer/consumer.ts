@@ -139,6 +139,9 @@ export class Consumer {
         for (const t of res.topics ?? []) if (!t.error && t.partitions.length > 0) counts.set(t.name, t.partitions.length);
         return counts;
       },
+      pause: (tps) => {
+        for (const tp of tps) if (this.subscriptions.isAssigned(tp)) this.subscriptions.pause(tp);
+      },
       cachedPartitionCounts: (topics) => {
         const counts = new Map<string, number>();
         for (const t of topics) {

@@ -56,6 +56,8 @@ export interface GroupHost {
   consumedOffsets(): Array<OffsetToCommit & { leaderEpoch: number }>;
   /** Partition counts of the topics the metadata knows (the leader assigns from them). */
   partitionCounts(topics: string[]): Promise<Map<string, number>>;
+  /** Stops fetching and returning these partitions (Consumer.pause). */
+  pause(tps: TopicPartition[]): void;
   /** Partition counts the metadata cache holds now (no request). */
   cachedPartitionCounts(topics: string[]): Map<string, number>;
   /** Every topic name (for a pattern subscription). */
@@ -151,6 +153,8 @@ export class ConsumerCoordinator {
   private joinInFlight = false;
   private joinOutcome: JoinOutcome | null = null;
   private joinFailures = 0;
+  /** Cooperative partitions to revoke once their commit is done (see onJoinComplete). */
+  private pendingRevocation: { revoked: TopicPartition[]; added: TopicPartition[]; assigned: TopicPartition[]; ready: boolean } | null = null;
   private joinRetryAtMs = 0;
 
   private topics: string[] | null = null;
@@ -245,7 +249,7 @@ export class ConsumerCoordinator {
   nextWakeMs(): number {
     let at = Number.POSITIVE_INFINITY;
     // A join that finished while poll() was busy is applied at once (its wake-up may have been missed).
-    if (this.joinOutcome || this.fatal) return 0;
+    if (this.joinOutcome || this.fatal || this.pendingRevocation?.ready) return 0;
     if (this.subscribed && !this.coordinator) at = Math.min(at, this.findRetryAtMs);
     if (this.subscribed && this.needsJoin() && this.coordinator) at = Math.min(at, this.joinRetryAtMs);
     if (this.o.autoCommit) at = Math.min(at, this.nextAutoCommitMs);
@@ -267,13 +271,18 @@ export class ConsumerCoordinator {
       if (this.state === 'STABLE' && !this.rejoinNeeded && this.metadataSnapshot() !== this.joinedSnapshot) {
         this.requestRejoin('the partition count of a subscribed topic changed');
       }
+      const pending = this.pendingRevocation;
+      if (pending?.ready) {
+        this.pendingRevocation = null;
+        await this.completeCooperative(pending.revoked, pending.added, pending.assigned);
+      }
       const outcome = this.joinOutcome;
       if (outcome) {
         this.joinOutcome = null;
         await this.applyJoinOutcome(outcome);
         if (this.fatal) throw this.fatal;
       }
-      if (this.needsJoin() && !this.joinInFlight) {
+      if (this.needsJoin() && !this.joinInFlight && !this.pendingRevocation) {
         if (!this.coordinator) this.maybeFindCoordinator(this.o.clock.now());
         else {
           if (!this.joinPrepared) {
@@ -597,19 +606,42 @@ export class ConsumerCoordinator {
     if (this.protocol === 'COOPERATIVE') {
       const added = minus(assigned, owned);
       const revoked = minus(owned, assigned);
-      if (revoked.length > 0) {
-        // Commit what was consumed from them before they go, then hand them back, then rejoin so
-        // the leader can give them to their new owner (the second phase).
-        if (this.o.autoCommit) await this.commitOwnedSync(revoked, 'before revoking partitions');
-        await this.invoke('onPartitionsRevoked', revoked);
-        this.requestRejoin(`revoked ${revoked.length} partition(s) for the cooperative protocol's second phase`);
+      const offsets = this.o.autoCommit ? this.consumedOffsetsOf(revoked) : [];
+      if (offsets.length > 0) {
+        // What was consumed from the moving partitions is committed before they go. Meanwhile
+        // they are paused and the kept ones go on being fetched and returned; the commit's end
+        // (next poll) revokes them, applies the assignment and rejoins for the second phase.
+        this.o.host.pause(revoked);
+        const pending = { revoked, added, assigned, ready: false };
+        this.pendingRevocation = pending;
+        this.commitAsync(offsets, (err) => {
+          if (err) this.o.logger.warn('auto commit before revoking partitions failed', { groupId: this.o.groupId, error: err });
+          pending.ready = true;
+          this.o.host.wake();
+        });
+        return;
       }
-      this.o.host.setAssignment(assigned);
-      await this.invoke('onPartitionsAssigned', added);
+      await this.completeCooperative(revoked, added, assigned);
       return;
     }
     this.o.host.setAssignment(assigned);
     await this.invoke('onPartitionsAssigned', assigned);
+  }
+
+  /** Cooperative: revoke what moves (then rejoin for the second phase), apply the assignment, announce what was added. */
+  private async completeCooperative(revoked: TopicPartition[], added: TopicPartition[], assigned: TopicPartition[]): Promise<void> {
+    if (revoked.length > 0) {
+      await this.invoke('onPartitionsRevoked', revoked);
+      this.requestRejoin(`revoked ${revoked.length} partition(s) for the cooperative protocol's second phase`);
+    }
+    this.o.host.setAssignment(assigned);
+    await this.invoke('onPartitionsAssigned', added);
+  }
+
+  private consumedOffsetsOf(tps: TopicPartition[]): OffsetToCommit[] {
+    const want = new TopicPartitionMap<true>();
+    for (const tp of tps) want.set(tp, true);
+    return this.o.host.consumedOffsets().filter((o) => want.has(o));
   }
 
   /** Before leaving (close, unsubscribe): commit, then revoke, or declare lost if the generation is over. */
@@ -646,6 +678,8 @@ export class ConsumerCoordinator {
     this.joinInFlight = false;
     this.joinOutcome = null;
     this.joinPrepared = false;
+    // Partitions waiting to be revoked are still owned: they are lost with the rest.
+    this.pendingRevocation = null;
     if (hadGeneration || this.o.host.assignment().length > 0) this.generationLost = true;
     this.o.host.wake();
   }
