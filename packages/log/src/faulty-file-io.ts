@@ -1,7 +1,9 @@
 // A FileIO that injects faults at named points and simulates a crash, for tests of the log and
 // of anything built on it. A fault point is an operation on a kind of file: `write` on a
 // `segment` is an append, `fsync` on a `segment` is a roll or flush, `truncate` on a `segment`
-// is a follower truncation, `write`/`fsync`/`rename` on a `checkpoint` is a checkpoint, and so on.
+// is a follower truncation, `write`/`fsync`/`rename` on a `checkpoint` is a checkpoint, `write`/
+// `fsync` on `cleaned` is the log cleaner writing a cleaned segment, `rename` to `swap` its commit
+// point, and so on.
 //
 // Crash model. Data written to a file becomes durable only when that file is fsynced; a crash
 // (crash()) reverts each file to what its last fsync made durable (a file never fsynced comes
@@ -16,7 +18,10 @@
 import { nodeFileIO, readWholeFile, ioError, type FileIO, type OpenFlags } from './file-io.js';
 
 export type FaultOp = 'open' | 'read' | 'write' | 'fsync' | 'truncate' | 'rename' | 'unlink' | 'fsyncDir';
-export type FileKind = 'segment' | 'offset-index' | 'time-index' | 'checkpoint' | 'marker' | 'dir' | 'other';
+export type FileKind =
+  | 'segment' | 'offset-index' | 'time-index' | 'checkpoint' | 'marker' | 'dir' | 'other'
+  /** A segment file the log cleaner is writing (`*.cleaned`) or has finished and is swapping in (`*.swap`). */
+  | 'cleaned' | 'swap';
 
 export type FaultEffect =
   /** The operation fails with this errno code and does nothing. */
@@ -52,6 +57,8 @@ export interface CrashOptions {
 }
 
 export function fileKindOf(path: string): FileKind {
+  if (path.endsWith('.cleaned')) return 'cleaned';
+  if (path.endsWith('.swap')) return 'swap';
   if (path.endsWith('.log')) return 'segment';
   if (path.endsWith('.index')) return 'offset-index';
   if (path.endsWith('.timeindex')) return 'time-index';

@@ -16,3 +16,5 @@ export * from './index-file.js';
 export * from './segment.js';
 export * from './recovery.js';
 export * from './log.js';
+export * from './log-cleaner.js';
+export * from './retained-batch.js';

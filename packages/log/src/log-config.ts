@@ -6,6 +6,8 @@ import { BATCH_HEADER_SIZE } from './batch-header.js';
 import { LogError } from './errors.js';
 
 export type MessageTimestampType = 'CreateTime' | 'LogAppendTime';
+/** Kafka's cleanup.policy: delete old segments by time/size, keep the latest record per key, or both. */
+export type CleanupPolicy = 'delete' | 'compact' | 'compact,delete';
 
 export interface LogConfig {
   /** Roll the active segment before it would grow past this many bytes. */
@@ -27,6 +29,14 @@ export interface LogConfig {
   /** fsync when the last flush is older than this. Default: never. */
   readonly 'flush.ms': number;
   readonly 'message.timestamp.type': MessageTimestampType;
+  /** delete: retention.ms/bytes apply; compact: the log cleaner keeps the latest record per key; or both. */
+  readonly 'cleanup.policy': CleanupPolicy;
+  /** Clean a compacted log once its dirty bytes are at least this share of its cleanable bytes (0..1). */
+  readonly 'min.cleanable.dirty.ratio': number;
+  /** A tombstone survives this long after the clean that first saw it (its delete horizon), then goes. */
+  readonly 'delete.retention.ms': number;
+  /** A record stays uncompacted at least this long after its timestamp. */
+  readonly 'min.compaction.lag.ms': number;
 }
 
 export type LogConfigKey = keyof LogConfig;
@@ -46,6 +56,10 @@ export const DEFAULT_LOG_CONFIG: LogConfig = Object.freeze({
   'flush.messages': NEVER,
   'flush.ms': NEVER,
   'message.timestamp.type': 'CreateTime',
+  'cleanup.policy': 'delete',
+  'min.cleanable.dirty.ratio': 0.5,
+  'delete.retention.ms': 86_400_000,
+  'min.compaction.lag.ms': 0,
 });
 
 interface IntRule {
@@ -53,7 +67,9 @@ interface IntRule {
   max: number;
 }
 
-const INT_RULES: Record<Exclude<LogConfigKey, 'message.timestamp.type'>, IntRule> = {
+type NonIntKey = 'message.timestamp.type' | 'cleanup.policy' | 'min.cleanable.dirty.ratio';
+
+const INT_RULES: Record<Exclude<LogConfigKey, NonIntKey>, IntRule> = {
   // A segment must hold at least one (empty) batch; positions in the index are 32-bit.
   'segment.bytes': { min: BATCH_HEADER_SIZE, max: INT32_MAX },
   'segment.ms': { min: 1, max: NEVER },
@@ -65,7 +81,38 @@ const INT_RULES: Record<Exclude<LogConfigKey, 'message.timestamp.type'>, IntRule
   'max.message.bytes': { min: 0, max: INT32_MAX },
   'flush.messages': { min: 1, max: NEVER },
   'flush.ms': { min: 0, max: NEVER },
+  'delete.retention.ms': { min: 0, max: NEVER },
+  'min.compaction.lag.ms': { min: 0, max: NEVER },
 };
+
+/** The log cleaner works on this log. */
+export function isCompacted(config: LogConfig): boolean {
+  return config['cleanup.policy'] !== 'delete';
+}
+
+/** Retention by time and size applies to this log. */
+export function hasDeletePolicy(config: LogConfig): boolean {
+  return config['cleanup.policy'] !== 'compact';
+}
+
+/** "compact", "delete", or both in either order (Kafka's list syntax), normalised. */
+function parseCleanupPolicy(value: unknown): CleanupPolicy {
+  if (typeof value !== 'string') throw invalid('cleanup.policy', value, 'expected delete, compact or compact,delete');
+  const parts = new Set(value.split(',').map((p) => p.trim()));
+  const known = [...parts].every((p) => p === 'delete' || p === 'compact');
+  if (!known || parts.size === 0) throw invalid('cleanup.policy', value, 'expected delete, compact or compact,delete');
+  if (parts.size === 2) return 'compact,delete';
+  return parts.has('compact') ? 'compact' : 'delete';
+}
+
+function parseRatio(key: string, value: unknown): number {
+  let n: number;
+  if (typeof value === 'number') n = value;
+  else if (typeof value === 'string' && /^\s*\d*\.?\d+([eE]-?\d+)?\s*$/.test(value)) n = Number(value);
+  else throw invalid(key, value, 'expected a number between 0 and 1');
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw invalid(key, value, 'must be between 0 and 1');
+  return n;
+}
 
 export const LOG_CONFIG_KEYS: readonly LogConfigKey[] = Object.keys(DEFAULT_LOG_CONFIG) as LogConfigKey[];
 
@@ -105,6 +152,10 @@ export function createLogConfig(overrides: Readonly<Record<string, unknown>> = {
         throw invalid(key, value, 'expected CreateTime or LogAppendTime');
       }
       out[key] = value;
+    } else if (key === 'cleanup.policy') {
+      out[key] = parseCleanupPolicy(value);
+    } else if (key === 'min.cleanable.dirty.ratio') {
+      out[key] = parseRatio(key, value);
     } else {
       out[key] = parseInteger(key, value, INT_RULES[key]);
     }

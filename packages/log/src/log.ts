@@ -17,7 +17,8 @@ import {
 import { CorruptRecordError, LogError } from './errors.js';
 import { nodeFileIO, type FileIO } from './file-io.js';
 import { type EpochEndOffset, type LeaderEpochFileCache } from './leader-epoch-cache.js';
-import { DEFAULT_LOG_CONFIG, type LogConfig } from './log-config.js';
+import { DEFAULT_LOG_CONFIG, hasDeletePolicy, type LogConfig } from './log-config.js';
+import { CleaningPass, cleanableStats, type CleanableStats, type CleanerAccess, type CleanOptions } from './log-cleaner.js';
 import { decodeBatch } from './record-decoder.js';
 import {
   CLEAN_SHUTDOWN_MARKER, floorSegmentIndex, loadLog, segmentSettings, type LoadReport,
@@ -539,15 +540,17 @@ export class Log {
         result.bytesDeleted += r.bytes;
       };
       add(this.deleteSegmentsWhile((s, next) => next.baseOffset <= this.startOffset, hw));
+      // Time and size retention belong to cleanup.policy=delete; a compact-only log keeps its segments.
+      const deletes = hasDeletePolicy(this.cfg);
       const retentionMs = this.cfg['retention.ms'];
-      if (retentionMs >= 0) {
+      if (deletes && retentionMs >= 0) {
         add(this.deleteSegmentsWhile((s) => {
           const largest = s.maxTimestamp >= 0 ? s.maxTimestamp : s.rollingBaseTime;
           return now - largest > retentionMs;
         }, hw));
       }
       const retentionBytes = this.cfg['retention.bytes'];
-      if (retentionBytes >= 0) {
+      if (deletes && retentionBytes >= 0) {
         let excess = this.size - retentionBytes;
         add(this.deleteSegmentsWhile((s) => {
           if (excess - s.size < 0) return false;
@@ -593,6 +596,49 @@ export class Log {
   private setLogStartOffset(offset: number): void {
     this.onLogStartOffsetChange?.(offset);
     this.startOffset = offset;
+  }
+
+  // --- compaction (log-cleaner.ts) -----------------------------------------------------------
+
+  /**
+   * Starts a cleaning of this log (cleanup.policy=compact): call step() on the result until it
+   * returns false; its cleanedTo is the new cleaner checkpoint. Readers and appends may run
+   * between steps.
+   */
+  startCleaning(options: CleanOptions): CleaningPass {
+    this.ensureUsable();
+    if (options.upTo !== undefined) checkOffset('upTo', options.upTo);
+    checkOffset('first dirty offset', options.firstDirtyOffset);
+    return this.guard(() => new CleaningPass(this.cleanerAccess(), options));
+  }
+
+  /** Clean and dirty bytes from `firstDirtyOffset` (the cleaner checkpoint), for choosing the dirtiest log. */
+  cleanableStats(firstDirtyOffset: number, upTo?: number): CleanableStats {
+    this.ensureUsable();
+    return this.guard(() => cleanableStats(this.cleanerAccess(), firstDirtyOffset, upTo));
+  }
+
+  private cleanerAccess(): CleanerAccess {
+    return {
+      dir: this.dir,
+      io: this.io,
+      config: () => this.cfg,
+      now: () => this.clock(),
+      logStartOffset: () => this.startOffset,
+      logEndOffset: () => this.logEndOffset,
+      segments: () => this.segments,
+      replaceSegments: (old, replacement) => {
+        const first = this.segments.indexOf(old[0]!);
+        if (first < 0 || old.some((s, i) => this.segments[first + i] !== s) || first + old.length >= this.segments.length) {
+          throw new Error(`cleaner bug: segments to replace are not consecutive inactive segments of ${this.dir}`);
+        }
+        this.segments.splice(first, old.length, replacement);
+      },
+      run: (op) => {
+        this.ensureUsable();
+        return this.guard(op);
+      },
+    };
   }
 
   // --- flush and close ------------------------------------------------------------------------

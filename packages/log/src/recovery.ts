@@ -1,18 +1,22 @@
 // Opening a partition's log directory, in numbered phases like Kafka's LogLoader:
 //
-//   1. remove leftovers of interrupted operations (*.tmp, *.deleted, *.cleaned, *.swap) and
-//      index files whose segment is gone;
-//   2. note whether the last close was clean (the clean-shutdown marker);
-//   3. load the segments, in base-offset order;
-//   4. after an unclean shutdown only: from the segment holding the recovery point on, check every
+//   1. remove leftovers of interrupted operations: *.tmp, *.deleted, and *.cleaned (a clean that
+//      did not reach its commit point is rolled back: the old segments are all still there);
+//   2. complete interrupted swaps: a `<base>.log.swap` is a cleaned segment past its commit
+//      point; delete every old segment whose base offset lies in [base, swap's next offset)
+//      (some may already be gone), then rename the swap to `<base>.log`; then remove index files
+//      whose segment is gone;
+//   3. note whether the last close was clean (the clean-shutdown marker);
+//   4. load the segments, in base-offset order;
+//   5. after an unclean shutdown only: from the segment holding the recovery point on, check every
 //      batch (whole, magic 2, CRC, offsets increasing) and rebuild the indexes; at the first torn
 //      or corrupt batch cut that segment and delete every later one; then fsync what changed
 //      (after a clean one, the same for the active segment if its tail is not a whole batch);
-//   5. settle the offsets: an empty directory gets a first segment; log start offset =
+//   6. settle the offsets: an empty directory gets a first segment; log start offset =
 //      max(checkpointed, first segment's base); a log that ends before its checkpointed start
 //      is emptied and restarted there (epoch cache cleared too);
-//   6. bring the leader-epoch cache in line with the log (trim both ends);
-//   7. remove the clean-shutdown marker, so a crash from now on is seen as unclean.
+//   7. bring the leader-epoch cache in line with the log (trim both ends);
+//   8. remove the clean-shutdown marker, so a crash from now on is seen as unclean.
 //
 // Segments below the recovery point are trusted as flushed; their indexes are still checked when
 // first used and rebuilt if they fail (segment.ts).
@@ -21,24 +25,31 @@ import { CorruptRecordError, LogError } from './errors.js';
 import type { FileIO } from './file-io.js';
 import { LeaderEpochFileCache } from './leader-epoch-cache.js';
 import type { LogConfig } from './log-config.js';
+import { BATCH_HEADER_SIZE, LOG_OVERHEAD, readBatchHeader } from './batch-header.js';
+import { readFully } from './file-io.js';
 import {
-  DELETED_FILE_SUFFIX, LOG_FILE_SUFFIX, LogSegment, parseSegmentFileName, type SegmentSettings,
+  DELETED_FILE_SUFFIX, LOG_FILE_SUFFIX, LogSegment, parseSegmentFileName,
+  segmentFileName, type SegmentSettings,
 } from './segment.js';
 
 /** Written on clean close, removed on open: its absence at open means the log may be torn. */
 export const CLEAN_SHUTDOWN_MARKER = '.samsa_cleanshutdown';
 
-const LEFTOVER_SUFFIXES = ['.tmp', DELETED_FILE_SUFFIX, '.cleaned', '.swap'];
+/** Files of operations that did not reach their commit point: removed at open. */
+const LEFTOVER_SUFFIXES = ['.tmp', DELETED_FILE_SUFFIX, '.cleaned'];
+const LOG_SWAP_SUFFIX = `${LOG_FILE_SUFFIX}.swap`;
 
 /** What opening the log found and did; logged by the broker, asserted by tests. */
 export interface LoadReport {
   cleanShutdown: boolean;
   /** The marker was there, but the active segment did not end in a whole batch: it was recovered. */
   cleanShutdownDistrusted: boolean;
-  /** Files removed in phase 1. */
+  /** Files removed in phases 1 and 2 (leftovers, orphan indexes, old segments a swap replaced). */
   leftoversRemoved: string[];
+  /** Cleaned segments whose swap phase 2 completed. */
+  swapsCompleted: string[];
   segmentsLoaded: number;
-  /** Segments CRC-scanned in phase 4 (0 after a clean shutdown). */
+  /** Segments CRC-scanned in phase 5 (0 after a clean shutdown). */
   segmentsRecovered: number;
   /** Bytes of batches those scans read. */
   bytesRecovered: number;
@@ -98,6 +109,7 @@ export function loadLog(params: LoadParams): LoadedLog {
     cleanShutdown: false,
     cleanShutdownDistrusted: false,
     leftoversRemoved: [],
+    swapsCompleted: [],
     segmentsLoaded: 0,
     segmentsRecovered: 0,
     bytesRecovered: 0,
@@ -106,7 +118,34 @@ export function loadLog(params: LoadParams): LoadedLog {
     truncationReason: undefined,
   };
 
-  // Phase 1: leftovers of interrupted checkpoints and deletions; index files without a segment.
+  // Phase 1: leftovers of interrupted checkpoints, deletions and cleanings.
+  const remove = (name: string): void => {
+    io.unlink(`${dir}/${name}`);
+    report.leftoversRemoved.push(name);
+  };
+  for (const name of io.list(dir).sort()) {
+    const swapIndex = name.endsWith('.swap') && !name.endsWith(LOG_SWAP_SUFFIX);
+    if (swapIndex || LEFTOVER_SUFFIXES.some((s) => name.endsWith(s))) remove(name);
+  }
+
+  // Phase 2: complete the swaps of cleanings past their commit point, then drop orphan indexes.
+  const swaps = io.list(dir).filter((n) => n.endsWith(LOG_SWAP_SUFFIX)).sort();
+  for (const swap of swaps) {
+    const parsed = parseSegmentFileName(swap.slice(0, -'.swap'.length));
+    if (parsed === undefined) continue;
+    const base = parsed.baseOffset;
+    const end = nextOffsetOfFile(io, `${dir}/${swap}`, base);
+    for (const name of io.list(dir).sort()) {
+      const p = parseSegmentFileName(name);
+      if (p === undefined || p.baseOffset < base || p.baseOffset >= Math.max(end, base + 1)) continue;
+      io.rename(`${dir}/${name}`, `${dir}/${name}${DELETED_FILE_SUFFIX}`);
+      io.unlink(`${dir}/${name}${DELETED_FILE_SUFFIX}`);
+      report.leftoversRemoved.push(name);
+    }
+    io.rename(`${dir}/${swap}`, `${dir}/${segmentFileName(base, LOG_FILE_SUFFIX)}`);
+    report.swapsCompleted.push(swap);
+  }
+  if (swaps.length > 0) io.fsyncDir(dir);
   const names = io.list(dir).sort();
   const logBases = new Set<number>();
   for (const name of names) {
@@ -115,24 +154,20 @@ export function loadLog(params: LoadParams): LoadedLog {
   }
   for (const name of names) {
     const parsed = parseSegmentFileName(name);
-    const orphanIndex = parsed !== undefined && parsed.suffix !== LOG_FILE_SUFFIX && !logBases.has(parsed.baseOffset);
-    if (orphanIndex || LEFTOVER_SUFFIXES.some((s) => name.endsWith(s))) {
-      io.unlink(`${dir}/${name}`);
-      report.leftoversRemoved.push(name);
-    }
+    if (parsed !== undefined && parsed.suffix !== LOG_FILE_SUFFIX && !logBases.has(parsed.baseOffset)) remove(name);
   }
 
-  // Phase 2: was the last close clean?
+  // Phase 3: was the last close clean?
   const markerPath = `${dir}/${CLEAN_SHUTDOWN_MARKER}`;
   report.cleanShutdown = io.exists(markerPath);
 
-  // Phase 3: open the segments.
+  // Phase 4: open the segments.
   const segments: LogSegment[] = [];
   try {
     for (const base of [...logBases].sort((a, b) => a - b)) segments.push(LogSegment.open(io, dir, base, settings, now));
     report.segmentsLoaded = segments.length;
 
-    // Phase 4: unclean shutdown: check everything from the recovery point on. A "clean" log whose
+    // Phase 5: unclean shutdown: check everything from the recovery point on. A "clean" log whose
     // active segment does not end in a whole batch (damaged since, or a lying marker) is
     // recovered from that segment on instead of failing to open.
     let recoverFrom = report.cleanShutdown ? undefined : params.recoveryPoint;
@@ -168,7 +203,7 @@ export function loadLog(params: LoadParams): LoadedLog {
       io.fsyncDir(dir);
     }
 
-    // Phase 5: offsets.
+    // Phase 6: offsets.
     if (segments.length === 0) {
       segments.push(LogSegment.create(io, dir, params.logStartOffset, settings, now));
       io.fsyncDir(dir);
@@ -186,13 +221,13 @@ export function loadLog(params: LoadParams): LoadedLog {
     // Everything up to the end is durable now: flushed before a clean close, fsynced by phase 4.
     const recoveryPoint = logEndOffset;
 
-    // Phase 6: the epoch cache may not name offsets the log no longer has.
+    // Phase 7: the epoch cache may not name offsets the log no longer has.
     const leaderEpochCache = LeaderEpochFileCache.open(dir, io);
     if (restarted) leaderEpochCache.clear();
     leaderEpochCache.truncateFromEnd(logEndOffset);
     leaderEpochCache.truncateFromStart(logStartOffset);
 
-    // Phase 7: from here on, a crash must be recovered from.
+    // Phase 8: from here on, a crash must be recovered from.
     if (report.cleanShutdown) {
       io.unlink(markerPath);
       io.fsyncDir(dir);
@@ -208,5 +243,34 @@ export function loadLog(params: LoadParams): LoadedLog {
     }
     if (e instanceof LogError) throw e;
     throw new LogError('LOG_OFFLINE', `cannot open log ${dir}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/**
+ * The offset after the last batch of a swap file (a cleaned segment, fsynced before it was
+ * renamed to .swap, so whole). Headers only; stops at anything that is not a whole batch.
+ */
+function nextOffsetOfFile(io: FileIO, path: string, base: number): number {
+  const fd = io.open(path, 'r');
+  try {
+    const size = io.size(fd);
+    const header = Buffer.allocUnsafe(BATCH_HEADER_SIZE);
+    let next = base;
+    let pos = 0;
+    while (pos + BATCH_HEADER_SIZE <= size) {
+      if (readFully(io, fd, header, 0, BATCH_HEADER_SIZE, pos) !== BATCH_HEADER_SIZE) break;
+      let h;
+      try {
+        h = readBatchHeader(header, 0);
+      } catch {
+        break;
+      }
+      if (pos + h.batchLength + LOG_OVERHEAD > size) break;
+      next = h.baseOffset + h.lastOffsetDelta + 1;
+      pos += h.batchLength + LOG_OVERHEAD;
+    }
+    return next;
+  } finally {
+    io.close(fd);
   }
 }

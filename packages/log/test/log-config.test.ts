@@ -16,7 +16,21 @@ describe('LogConfig', () => {
       'flush.messages': NEVER,
       'flush.ms': NEVER,
       'message.timestamp.type': 'CreateTime',
+      'cleanup.policy': 'delete',
+      'min.cleanable.dirty.ratio': 0.5,
+      'delete.retention.ms': 86400000,
+      'min.compaction.lag.ms': 0,
     });
+  });
+
+  test('cleanup.policy takes Kafka\'s list syntax in either order; the dirty ratio is a number in [0, 1]', () => {
+    expect(createLogConfig({ 'cleanup.policy': 'delete, compact' })['cleanup.policy']).toBe('compact,delete');
+    expect(createLogConfig({ 'cleanup.policy': 'compact' })['cleanup.policy']).toBe('compact');
+    expect(createLogConfig({ 'min.cleanable.dirty.ratio': '0.25' })['min.cleanable.dirty.ratio']).toBe(0.25);
+    expectLogError(() => createLogConfig({ 'cleanup.policy': 'shred' }), 'INVALID_CONFIG');
+    expectLogError(() => createLogConfig({ 'cleanup.policy': '' }), 'INVALID_CONFIG');
+    expectLogError(() => createLogConfig({ 'min.cleanable.dirty.ratio': '1.5' }), 'INVALID_CONFIG');
+    expectLogError(() => createLogConfig({ 'delete.retention.ms': -1 }), 'INVALID_CONFIG');
   });
 
   test('accepts numbers and the decimal strings an admin API sends; Long.MAX_VALUE means never', () => {
@@ -48,7 +62,8 @@ describe('LogConfig', () => {
 
   test('unknown keys are rejected, not ignored', () => {
     expectLogError(() => createLogConfig({ 'retention.msec': 5 }), 'INVALID_CONFIG');
-    expect(isLogConfigKey('cleanup.policy')).toBe(false);
+    expect(isLogConfigKey('min.insync.replicas')).toBe(false);
+    expect(isLogConfigKey('cleanup.policy')).toBe(true);
     expect(isLogConfigKey('retention.ms')).toBe(true);
   });
 });
