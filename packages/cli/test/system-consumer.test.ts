@@ -163,8 +163,8 @@ describe("Kafka's consumer system tests (1 coordinator, 3 brokers)", () => {
     await cluster?.destroy();
   }, 30_000);
 
-  const consumer = (name: string, topic: string, group: string, extra: string[] = []): VerifiableConsumerProcess => {
-    const c = new VerifiableConsumerProcess(name, ['--bootstrap-server', servers, '--topic', topic, '--group-id', group, '--session-timeout', SESSION_TIMEOUT_MS, '--log-level', 'info', ...extra]);
+  const consumer = (name: string, topic: string, group: string, extra: string[] = [], sessionTimeoutMs = SESSION_TIMEOUT_MS): VerifiableConsumerProcess => {
+    const c = new VerifiableConsumerProcess(name, ['--bootstrap-server', servers, '--topic', topic, '--group-id', group, '--session-timeout', sessionTimeoutMs, '--log-level', 'info', ...extra]);
     running.push(c);
     return c;
   };
@@ -284,6 +284,46 @@ describe("Kafka's consumer system tests (1 coordinator, 3 brokers)", () => {
     for (const [partition, offset] of firstOf) expect([partition, offset]).toEqual([partition, committed.get(partition) ?? 0]);
     const { duplicates } = expectGroupInvariants([firstRun, secondRun], acked);
     expect(duplicates).toBe(0);
+  });
+
+  test('static membership: a member with --group-instance-id killed -9 and restarted within its session timeout gets its partitions back without a rebalance, and every record is consumed', async () => {
+    await createTopic(cluster.brokerAddresses, 'static', 4, 3);
+    // A session long enough for a process restart on a loaded machine.
+    const staticMember = (name: string, id: string): VerifiableConsumerProcess => consumer(name, 'static', 'static', ['--group-instance-id', id], '20000');
+    const s1 = staticMember('s1', 'i1');
+    const s2 = staticMember('s2', 'i2');
+    expect(await waitFor(() => activeOwners([s1, s2]) === 2, 30_000, 100)).toBe(true);
+    const producer = flowingProducer('static', 200);
+    let restarted: VerifiableConsumerProcess;
+    const s2Assignments = (): number => s2.events.filter((e) => e.name === 'partitions_assigned').length;
+    let s2AssignmentsBefore: number;
+    try {
+      await s1.until(() => s1.consumedCount() >= 100, 30_000, 'consuming');
+      s2AssignmentsBefore = s2Assignments();
+      const before = s1.assignment();
+      await s1.kill9();
+      restarted = staticMember('s1b', 'i1');
+      await restarted.until(() => restarted.consumedCount() >= 100, 30_000, 'consuming after the restart');
+      expect(restarted.assignment()).toEqual(before);
+    } finally {
+      expect(await producer.stop()).toBe(0);
+    }
+    const acked = ackedBy(producer);
+    expect(await waitFor(() => covers(consumedOffsets([s1, s2, restarted]), acked), 45_000, 200)).toBe(true);
+    // No rebalance: the other member was never handed a new assignment.
+    expect(s2Assignments()).toBe(s2AssignmentsBefore);
+    expect(await Promise.all([s2.stop(), restarted.stop()])).toEqual([0, 0]);
+    expectGroupInvariants([s1, s2, restarted], acked);
+  });
+
+  test('--enable-autocommit: no offsets_committed lines (as Kafka), and the positions are committed by the client (on close at the latest)', async () => {
+    const auto = consumer('auto', 'resume', 'resume-auto', ['--enable-autocommit', '--max-messages', '300']);
+    expect(await auto.exited()).toBe(0);
+    expect(auto.consumedCount()).toBe(300);
+    expect(auto.events.filter((e) => e.name === 'offsets_committed')).toEqual([]);
+    const d = await describeGroup('resume-auto');
+    expect(d.partitions.map((p) => [p.partition, p.currentOffset, p.lag])).toEqual(d.partitions.map((p) => [p.partition, p.logEndOffset, 0]));
+    expect(d.partitions.reduce((n, p) => n + p.logEndOffset, 0)).toBe(300);
   });
 
   test("broker failure: kill -9 of the group's coordinator while 2 members consume a flowing topic: the group finds its new coordinator, keeps consuming, and its committed offsets survive", async () => {
