@@ -1,9 +1,10 @@
 // Consumer metrics under Kafka's names, computed from what the consumer did (records handed out,
-// fetch and commit latencies on the manual clock, assigned partitions, lag), and their export to a
-// prom-client registry with a client_id label.
+// fetch and commit latencies on the manual clock, assigned partitions, lag), and the export of a
+// consumer's and a producer's metrics to one prom-client registry with a client_id label.
 
 import { Registry } from 'prom-client';
 import { Consumer } from '../src/consumer/consumer.js';
+import { Producer } from '../src/producer/producer.js';
 import { registerClientMetrics } from '../src/metrics/prometheus.js';
 import type { ListOffsetsRequest } from '../src/protocol/wire-types.js';
 import { batch } from './helpers/batches.js';
@@ -60,6 +61,14 @@ describe('consumer metrics', () => {
     // sync-time-avg has no sample yet (NaN): no series rather than NaN.
     expect(text).not.toContain('kafka_consumer_sync_time_avg{');
     expect(() => registerClientMetrics(registry, 'consumer', consumer, 'c-1')).toThrow(/already registered/);
+    // A producer in the same registry: its own family, with its client_id.
+    const producer = new Producer({ 'bootstrap.servers': 'seed:9092' }, { clock, connector: net.connector, random: seededRandom() });
+    const unregisterProducer = registerClientMetrics(registry, 'producer', producer, 'p-1');
+    const both = await registry.metrics();
+    expect(both).toContain('kafka_producer_record_send_total{client_id="p-1"} 0');
+    expect(both).toContain('kafka_producer_buffer_available_bytes{client_id="p-1"} 33554432');
+    unregisterProducer();
+    await producer.close({ timeoutMs: 0 });
     unregister();
     expect(await registry.metrics()).not.toContain('client_id="c-1"');
     await advanceAndSettle(clock, 1);
