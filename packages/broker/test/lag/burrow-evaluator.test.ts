@@ -330,18 +330,22 @@ describe('properties (seeded)', () => {
     dtMs: fc.integer({ min: 0, max: 120_000 }),
   });
 
-  test('over random histories: lag is never negative, lag 0 means OK, lag = max(0, LEO - committed), group status is the worst partition, bounds hold', () => {
+  test('over random histories: lag is never negative, lag 0 means OK, lag = max(0, LEO - committed), REWIND exactly when behind after a backwards commit in the window, never STOP within a window of a commit, group status is the worst partition, bounds hold', () => {
     fc.assert(
       fc.property(fc.array(step, { minLength: 1, maxLength: 200 }), (steps: Step[]) => {
         const lag = new BurrowEvaluator({ windowMs: 60_000, maxSamplesPerPartition: 5 });
         const committed = new Map<number, number>();
+        const committedAt = new Map<number, number>();
+        const lastRewindAt = new Map<number, number>();
         const leo = new Map<number, number>();
         let now = 0;
         for (const s of steps) {
           now += s.dtMs;
           if (s.kind === 'commit') {
             lag.recordCommit('g', 't', s.partition, s.value, now);
+            if (committed.has(s.partition) && s.value < committed.get(s.partition)!) lastRewindAt.set(s.partition, now);
             committed.set(s.partition, s.value);
+            committedAt.set(s.partition, now);
           } else if (s.kind === 'leo') {
             lag.recordLogEndOffset('t', s.partition, s.value, now);
             leo.set(s.partition, s.value);
@@ -355,6 +359,12 @@ describe('properties (seeded)', () => {
             expect(p.logEndOffset).toBe(leo.get(p.partition) ?? -1);
             expect(p.lag).toBe(leo.has(p.partition) ? Math.max(0, leo.get(p.partition)! - p.committedOffset) : 0);
             if (p.lag === 0) expect(p.status).toBe('OK');
+            // REWIND exactly when behind and a commit went backwards within the window.
+            const rewound = p.lag > 0 && now - (lastRewindAt.get(p.partition) ?? -Infinity) < 60_000;
+            expect([p.partition, p.status === 'REWIND']).toEqual([p.partition, rewound]);
+            // Never STOP while the last commit is within the window.
+            if (p.status === 'STOP') expect(now - committedAt.get(p.partition)!).toBeGreaterThan(60_000);
+            expect(p.commitTimestampMs).toBe(committedAt.get(p.partition));
             if (p.status === 'WARN' && worst === 'OK') worst = 'WARN';
             if (p.status === 'STALL' || p.status === 'STOP' || p.status === 'REWIND') worst = 'ERR';
           }
