@@ -8,7 +8,8 @@ import { Gauge, type Registry } from 'prom-client';
 
 /** Anything with Kafka-named numeric metrics: a Producer or a Consumer. */
 export interface MetricsSource {
-  metrics(): Readonly<Record<string, number>>;
+  /** Metric name to value (ProducerMetricValues, ConsumerMetricValues). */
+  metrics(): object;
 }
 
 interface SharedGauges {
@@ -43,7 +44,7 @@ export function registerClientMetrics(registry: Registry, kind: 'producer' | 'co
         collect() {
           this.reset();
           for (const [id, s] of sharedRef.sources) {
-            const v = s.metrics()[name];
+            const v = (s.metrics() as Record<string, unknown>)[name];
             if (typeof v === 'number' && Number.isFinite(v)) this.set({ client_id: id }, v);
           }
         },
