@@ -222,6 +222,13 @@ class GroupWriter {
     this.fd = -1;
   }
 
+  /** Removes an output that changed nothing (errors are I/O failures like any other). */
+  remove(): void {
+    this.io.close(this.fd);
+    this.fd = -1;
+    this.io.unlink(this.path);
+  }
+
   /** Best-effort removal of an abandoned output. */
   discard(): void {
     try {
@@ -546,7 +553,7 @@ export class CleaningPass {
     this.group = undefined;
     const { io, dir } = this.access;
     if (!g.changed) {
-      g.writer.discard();
+      g.writer.remove();
       return;
     }
     g.writer.finish();

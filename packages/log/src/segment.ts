@@ -547,6 +547,8 @@ export class LogSegment {
         try {
           h = this.headerAt(win, last.position);
         } catch (e) {
+          // Only damage means a bad index; an I/O error is the disk's and takes the log offline.
+          if (!(e instanceof CorruptRecordError)) throw e;
           throw new CorruptIndexError(`${this.indexPath}: last entry points at no batch: ${(e as Error).message}`);
         }
         if (lastOffsetOf(h) !== last.offset) {
