@@ -287,4 +287,30 @@ describe('consumer groups of the client library against 1 coordinator + 3 broker
     await loop.stop();
     await cluster.restart(`broker-${oldCoordinator}`);
   });
+
+  test('a zombie is fenced: after another process takes its group.instance.id, its commit is refused (FENCED_INSTANCE_ID) and the committed offset stays', async () => {
+    const topic = 'zombie';
+    await createTopic(topic, 1);
+    const p = producer();
+    for (let i = 0; i < 5; i++) await p.send({ topic, partition: 0, value: `z${i}` });
+    const group = 'zombie-group';
+    const zombie = member(group, { 'group.instance.id': 'worker-1', 'enable.auto.commit': false });
+    zombie.subscribe([topic]);
+    const loop = running(zombie);
+    await until('the first process owns the partition', () => zombie.assignment().length === 1);
+    await loop.stop();
+    await zombie.commitSync([{ topic, partition: 0, offset: 2 }]);
+    // A second process with the same instance id replaces it (static membership: no rebalance wait).
+    const replacement = member(group, { 'group.instance.id': 'worker-1', 'enable.auto.commit': false });
+    replacement.subscribe([topic]);
+    const loop2 = running(replacement);
+    await until('the replacement owns the partition', () => replacement.assignment().length === 1);
+    const refused = await zombie.commitSync([{ topic, partition: 0, offset: 5 }]).catch((e: unknown) => e);
+    expect((refused as { type?: string }).type).toBe('FENCED_INSTANCE_ID');
+    await expect(admin.listGroupOffsets(group)).resolves.toEqual([{ topic, partition: 0, offset: 2, leaderEpoch: expect.any(Number), metadata: '' }]);
+    // The replacement's commits are accepted.
+    await replacement.commitSync([{ topic, partition: 0, offset: 4 }]);
+    expect((await admin.listGroupOffsets(group))[0]!.offset).toBe(4);
+    await loop2.stop();
+  });
 });
