@@ -20,6 +20,12 @@ const BROKER_ARGS = ['--group.initial.rebalance.delay.ms', '200', '--group.min.s
 describe('samsa consume --group and consumer-groups (1 coordinator, 1 broker)', () => {
   let cluster: LocalCluster;
   let servers: string;
+  const started: VerifiableConsumerProcess[] = [];
+  const verifiableConsumer = (name: string, args: string[]): VerifiableConsumerProcess => {
+    const c = new VerifiableConsumerProcess(name, args);
+    started.push(c);
+    return c;
+  };
 
   beforeAll(async () => {
     cluster = await LocalCluster.start({ coordinators: 1, brokers: 1, brokerArgs: BROKER_ARGS });
@@ -30,6 +36,8 @@ describe('samsa consume --group and consumer-groups (1 coordinator, 1 broker)', 
   }, 90_000);
 
   afterAll(async () => {
+    // A consumer left behind by a failed test would retry against a vanished cluster forever.
+    await Promise.all(started.map((c) => c.kill9()));
     await cluster?.destroy();
   }, 30_000);
 
@@ -68,7 +76,7 @@ describe('samsa consume --group and consumer-groups (1 coordinator, 1 broker)', 
   });
 
   test('describe and list of an active group; reset and delete refused while it is active; after it stops, reset is a dry run unless --execute and a restarted consumer starts exactly at the new offsets; then delete', async () => {
-    const live = new VerifiableConsumerProcess('live', vcArgs('live'));
+    const live = verifiableConsumer('live', vcArgs('live'));
     try {
       await live.until(() => live.consumedCount() >= 40 && live.events.filter((e) => e.name === 'offsets_committed' && e.success).length > 0, 45_000, 'done with 40 records');
       // The last commit may still be on its way when the records are printed (waited for in-process: a CLI start per look costs seconds).
@@ -138,7 +146,7 @@ describe('samsa consume --group and consumer-groups (1 coordinator, 1 broker)', 
     expect(rewound.status).toBe('ERR');
 
     // Restarted at the reset offsets: it reads exactly 15..19 of each partition.
-    const again = new VerifiableConsumerProcess('again', vcArgs('live', ['--max-messages', '10']));
+    const again = verifiableConsumer('again', vcArgs('live', ['--max-messages', '10']));
     expect(await again.exited()).toBe(0);
     const consumed = again.events.filter((e) => e.name === 'records_consumed').flatMap((e) => e.partitions ?? []);
     for (const p of [0, 1]) {
