@@ -4,7 +4,8 @@
 // once); a commitSync is where a new member of the group resumes; members beyond the partition
 // count stay idle; cooperative-sticky moves only what must move and never revokes the partitions
 // a member keeps; a static member's quick restart does not rebalance the group; a kill -9 of the
-// group's coordinator sends the member to the new one without losing records.
+// group's coordinator sends the member to the new one without losing records; a zombie whose
+// group.instance.id was taken over cannot commit.
 import { jest } from '@jest/globals';
 import { Admin, Consumer, Producer, type ConsumerRecord, type TopicPartition } from '@samsa/client';
 import { LocalCluster, waitFor } from '../src/cluster/local-cluster.js';
