@@ -15,6 +15,8 @@ export const RECOVERY_POINT_CHECKPOINT_FILE = 'recovery-point-offset-checkpoint'
 export const REPLICATION_OFFSET_CHECKPOINT_FILE = 'replication-offset-checkpoint';
 /** Per log directory: each partition's log start offset (moved by retention and DeleteRecords). */
 export const LOG_START_OFFSET_CHECKPOINT_FILE = 'log-start-offset-checkpoint';
+/** Per log directory: each compacted partition's cleaner checkpoint (offsets below it are clean). */
+export const CLEANER_OFFSET_CHECKPOINT_FILE = 'cleaner-offset-checkpoint';
 
 export interface CheckpointFormat<T> {
   toLine(entry: T): string;

@@ -41,6 +41,18 @@ export interface BrokerConfig {
   'log.flush.interval.ms': number;
   'message.max.bytes': number;
   'log.message.timestamp.type': 'CreateTime' | 'LogAppendTime';
+  // Log cleaner (compaction of cleanup.policy=compact topics; Kafka's names and defaults).
+  'log.cleaner.enable': boolean;
+  /** Pause between cleanings when no compacted log is dirty enough. */
+  'log.cleaner.backoff.ms': number;
+  /** Bound of the cleaner's offset map (key → latest offset); a dirtier log is cleaned in several passes. */
+  'log.cleaner.dedupe.buffer.size': number;
+  /** Topic default of min.cleanable.dirty.ratio. */
+  'log.cleaner.min.cleanable.ratio': number;
+  /** Topic default of delete.retention.ms. */
+  'log.cleaner.delete.retention.ms': number;
+  /** Topic default of min.compaction.lag.ms. */
+  'log.cleaner.min.compaction.lag.ms': number;
   'replica.high.watermark.checkpoint.interval.ms': number;
   'coordinator.session.timeout.ms': number;
   'request.timeout.ms': number;
@@ -95,6 +107,12 @@ export const DEFAULT_BROKER_CONFIG: Omit<BrokerConfig, 'broker.id' | 'log.dirs' 
   'log.flush.interval.ms': Number.MAX_SAFE_INTEGER,
   'message.max.bytes': 1_048_588,
   'log.message.timestamp.type': 'CreateTime',
+  'log.cleaner.enable': true,
+  'log.cleaner.backoff.ms': 15_000,
+  'log.cleaner.dedupe.buffer.size': 134_217_728,
+  'log.cleaner.min.cleanable.ratio': 0.5,
+  'log.cleaner.delete.retention.ms': 86_400_000,
+  'log.cleaner.min.compaction.lag.ms': 0,
   'replica.high.watermark.checkpoint.interval.ms': 5_000,
   // Kafka's zookeeper.session.timeout.ms is 18000; a crashed broker's partitions wait that long
   // for a new leader. samsa detects a dead broker in 2 s (heartbeats every ~0.7 s) so failover
@@ -151,12 +169,15 @@ export function resolveBrokerConfig(input: Partial<BrokerConfig> & Pick<BrokerCo
     'leader.imbalance.check.interval.seconds', 'log.retention.check.interval.ms',
     'group.min.session.timeout.ms', 'group.max.session.timeout.ms', 'group.max.size', 'offsets.topic.num.partitions',
     'offsets.topic.segment.bytes', 'offsets.retention.minutes', 'offsets.retention.check.interval.ms', 'offsets.commit.timeout.ms',
+    'log.cleaner.backoff.ms', 'log.cleaner.dedupe.buffer.size',
   ];
   for (const k of positive) {
     const v = c[k] as number;
     if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) invalid(k, `must be a positive number, got ${String(v)}`);
   }
-  for (const k of ['group.initial.rebalance.delay.ms', 'offset.metadata.max.bytes'] as const) {
+  const ratio = c['log.cleaner.min.cleanable.ratio'];
+  if (typeof ratio !== 'number' || !(ratio >= 0 && ratio <= 1)) invalid('log.cleaner.min.cleanable.ratio', `must be between 0 and 1, got ${String(ratio)}`);
+  for (const k of ['group.initial.rebalance.delay.ms', 'offset.metadata.max.bytes', 'log.cleaner.delete.retention.ms', 'log.cleaner.min.compaction.lag.ms'] as const) {
     if (!Number.isInteger(c[k]) || c[k] < 0) invalid(k, `must be an integer >= 0, got ${String(c[k])}`);
   }
   for (const k of ['default.replication.factor', 'min.insync.replicas', 'offsets.topic.replication.factor'] as const) {

@@ -21,6 +21,7 @@ import { resolveBrokerConfig, type BrokerConfig } from './broker-config.js';
 import { BrokerInternalRpc, GrpcBrokerChannel } from './broker-internal-rpc.js';
 import { BrokerMetrics } from './broker-metrics.js';
 import { brokerServiceHandlers } from './broker-service.js';
+import { LogCleanerManager } from './log-cleaner-manager.js';
 import { LogManager } from './log-manager.js';
 import { MetadataCache } from './metadata-cache.js';
 import { ProducerIdManager } from './producer-id-manager.js';
@@ -64,6 +65,8 @@ export class BrokerServer {
   private metrics!: BrokerMetrics;
   groups: GroupManager | null = null;
   private lagSampler: LogEndOffsetSampler | null = null;
+  /** Compaction of cleanup.policy=compact logs (null with log.cleaner.enable=false). */
+  cleaner: LogCleanerManager | null = null;
   private clusterId = '';
   private registered = false;
   private port = 0;
@@ -175,6 +178,15 @@ export class BrokerServer {
     await this.watchTopicConfigs();
     await this.register();
     this.replicas.start();
+    if (this.config['log.cleaner.enable']) {
+      const replicas = this.replicas;
+      this.cleaner = new LogCleanerManager({
+        logs: this.logs, dir: this.config['log.dirs'], logger: this.logger.child({ component: 'log-cleaner' }), registry: this.registry,
+        highWatermark: (t, p) => replicas.get(t, p)?.highWatermark,
+        backoffMs: this.config['log.cleaner.backoff.ms'], dedupeBufferBytes: this.config['log.cleaner.dedupe.buffer.size'],
+      });
+      this.cleaner.start();
+    }
     this.groups.start();
     await this.startController();
     this.healthTimer = setInterval(() => this.health.set('', this.readiness().ok ? 'SERVING' : 'NOT_SERVING'), 250);
@@ -385,6 +397,7 @@ export class BrokerServer {
         await this.controlledShutdown().catch((err) => this.logger.warn('controlled shutdown failed', { error: err }));
       }
       await this.fetchers?.shutdown();
+      await this.cleaner?.stop();
       this.groups?.stop();
       this.lagSampler?.close();
       await this.replicas?.shutdown();

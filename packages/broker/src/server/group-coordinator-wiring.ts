@@ -55,10 +55,15 @@ export class OffsetsTopicCreator {
     },
   ) {}
 
-  /** Topic configs: no compaction in samsa's log yet, so offsets never expire by time (their own retention does it) and segments are Kafka's 100 MiB. */
+  /**
+   * Topic configs, Kafka's: compacted (the log cleaner keeps the latest record per group and
+   * partition key, so a coordinator's load replays live state, not the whole commit history),
+   * with offsets.topic.segment.bytes (100 MiB) segments so closed segments come to be cleaned.
+   * Offsets expire through their own retention (tombstones), not by segment age.
+   */
   topicConfigs(): { name: string; value: string }[] {
     return [
-      { name: 'retention.ms', value: '-1' },
+      { name: 'cleanup.policy', value: 'compact' },
       { name: 'segment.bytes', value: String(this.o.config['offsets.topic.segment.bytes']) },
     ];
   }

@@ -5,7 +5,7 @@
 
 import { KafkaError } from '@samsa/client';
 import {
-  LOG_OVERHEAD, LogError, NO_PRODUCER_ID, OFFSET_BATCH_LENGTH, readBatchHeader, type Log,
+  LOG_OVERHEAD, LogError, NO_PRODUCER_ID, OFFSET_BATCH_LENGTH, forEachRecord, isCompacted, readBatchHeader, type Log,
 } from '@samsa/log';
 import {
   PartitionReplica, ProducerStateManager, lastSequenceOf, type PartitionStateInput, type ReplicaOutputs,
@@ -156,9 +156,17 @@ export class Partition {
     // Idempotent batches: a retry of one already in the log is answered with its offsets.
     const batches: { pos: number }[] = [];
     let pos = 0;
+    // A compacted topic keeps the latest record per key: a record without a key has no place
+    // in it, and Kafka refuses it at produce time (INVALID_RECORD) rather than let the cleaner drop it.
+    const compacted = isCompacted(this.log.config);
     try {
       while (pos < records.length) {
         const h = readBatchHeader(records, pos);
+        if (compacted) {
+          forEachRecord(records, pos, (r) => {
+            if (r.key === null) throw new KafkaError('INVALID_RECORD', `${this.key}: compacted topic partition does not accept a record without a key (offset delta ${r.offset - h.baseOffset})`);
+          });
+        }
         if (h.producerId !== NO_PRODUCER_ID) {
           const firstSeq = h.baseSequence;
           const lastSeq = lastSequenceOf(h.baseSequence, h.lastOffsetDelta);

@@ -17,6 +17,9 @@ export const TOPIC_CONFIG_KEYS = [
   'flush.messages',
   'flush.ms',
   'message.timestamp.type',
+  'min.cleanable.dirty.ratio',
+  'delete.retention.ms',
+  'min.compaction.lag.ms',
   'min.insync.replicas',
   'unclean.leader.election.enable',
 ] as const;
@@ -43,6 +46,9 @@ export function topicDefaults(broker: BrokerConfig, replicationFactor: number): 
     'flush.messages': String(broker['log.flush.interval.messages']),
     'flush.ms': String(broker['log.flush.interval.ms']),
     'message.timestamp.type': broker['log.message.timestamp.type'],
+    'min.cleanable.dirty.ratio': String(broker['log.cleaner.min.cleanable.ratio']),
+    'delete.retention.ms': String(broker['log.cleaner.delete.retention.ms']),
+    'min.compaction.lag.ms': String(broker['log.cleaner.min.compaction.lag.ms']),
     'min.insync.replicas': String(effectiveMinInsyncReplicas(broker, replicationFactor)),
     'unclean.leader.election.enable': String(broker['unclean.leader.election.enable']),
   };
