@@ -172,6 +172,7 @@ export class ConsumerCoordinator {
   private committing = false;
   private nextAutoCommitMs: number;
   private closed = false;
+  private closing = false;
 
   constructor(options: CoordinatorOptions) {
     this.o = options;
@@ -263,7 +264,7 @@ export class ConsumerCoordinator {
    */
   async poll(nowMs: number): Promise<void> {
     if (this.fatal) throw this.fatal;
-    if (this.closed) return;
+    if (this.closed || this.closing) return;
     this.heartbeat.poll(nowMs);
     if (this.subscribed) {
       if (!this.coordinator) this.maybeFindCoordinator(nowMs);
@@ -981,7 +982,9 @@ export class ConsumerCoordinator {
 
   /** Commits (auto commit), revokes, leaves (dynamic members), and stops heartbeats. */
   async close(deadlineMs: number): Promise<void> {
-    if (this.closed) return;
+    if (this.closed || this.closing) return;
+    // A poll() running alongside (run() while the application closes) stops driving the group now.
+    this.closing = true;
     try {
       if (this.o.autoCommit && !this.fatal) {
         const offsets = this.o.host.consumedOffsets();
