@@ -10,7 +10,14 @@
 //
 // Keys:  "h"               hard state (JSON)
 //        "s"               snapshot: 8-byte index, 8-byte term, data
-//        "e" + 16 hex      entry at that index: 8-byte term, 1-byte type, data
+//        "g" + 16 hex      a group of consecutive entries from that index, as one Ready handed
+//                          them out: per entry 8-byte term, 1-byte type, 4-byte length, data
+//        "e" + 16 hex      (read only, from earlier versions) one entry: 8-byte term, 1-byte type, data
+//
+// One value per Ready rather than per entry: level's per-key work dominated the followers'
+// CPU under load. A conflicting append that starts inside a group rewrites that group cut short
+// (rare: only after a leader change); compaction drops the groups a snapshot covers and keeps
+// one it cuts through (open() skips its covered entries).
 
 import { Level } from 'level';
 import type { Entry, HardState, PersistedState, Ready, Snapshot } from '../raft/types.js';
@@ -18,26 +25,59 @@ import { EMPTY_HARD_STATE } from '../raft/types.js';
 
 const HARD_STATE_KEY = 'h';
 const SNAPSHOT_KEY = 's';
-const ENTRY_PREFIX = 'e';
-const ENTRY_END = 'f';
+const LEGACY_ENTRY_PREFIX = 'e';
+const LEGACY_ENTRY_END = 'f';
+const GROUP_PREFIX = 'g';
+const GROUP_END = 'g\uffff';
 
 type BatchOp =
   | { type: 'put'; key: string; value: Uint8Array }
   | { type: 'del'; key: string };
 
-function entryKey(index: number): string {
-  return ENTRY_PREFIX + index.toString(16).padStart(16, '0');
+/** Entries [first, last] stored under `key`. */
+interface StoredGroup {
+  readonly key: string;
+  readonly first: number;
+  readonly last: number;
 }
 
-function encodeEntry(e: Entry): Uint8Array {
-  const buf = Buffer.allocUnsafe(9 + e.data.length);
-  buf.writeDoubleBE(e.term, 0);
-  buf[8] = e.type === 'noop' ? 1 : 0;
-  buf.set(e.data, 9);
+function groupKey(first: number): string {
+  return GROUP_PREFIX + first.toString(16).padStart(16, '0');
+}
+
+const ENTRY_HEADER_BYTES = 13;
+
+function encodeGroup(entries: readonly Entry[]): Uint8Array {
+  let size = 0;
+  for (const e of entries) size += ENTRY_HEADER_BYTES + e.data.length;
+  const buf = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const e of entries) {
+    buf.writeDoubleBE(e.term, at);
+    buf[at + 8] = e.type === 'noop' ? 1 : 0;
+    buf.writeUInt32BE(e.data.length, at + 9);
+    buf.set(e.data, at + ENTRY_HEADER_BYTES);
+    at += ENTRY_HEADER_BYTES + e.data.length;
+  }
   return buf;
 }
 
-function decodeEntry(index: number, bytes: Uint8Array): Entry {
+function decodeGroup(first: number, bytes: Uint8Array): Entry[] {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const entries: Entry[] = [];
+  for (let at = 0; at < buf.length; ) {
+    if (at + ENTRY_HEADER_BYTES > buf.length) throw new Error(`corrupt Raft entry group ${first}: truncated header at ${at}`);
+    const length = buf.readUInt32BE(at + 9);
+    const end = at + ENTRY_HEADER_BYTES + length;
+    if (end > buf.length) throw new Error(`corrupt Raft entry group ${first}: entry at ${at} runs past the end`);
+    entries.push({ index: first + entries.length, term: buf.readDoubleBE(at), type: buf[at + 8] === 1 ? 'noop' : 'normal', data: buf.subarray(at + ENTRY_HEADER_BYTES, end) });
+    at = end;
+  }
+  if (entries.length === 0) throw new Error(`corrupt Raft entry group ${first}: empty`);
+  return entries;
+}
+
+function decodeLegacyEntry(index: number, bytes: Uint8Array): Entry {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (buf.length < 9) throw new Error(`corrupt Raft entry ${index}: ${buf.length} bytes`);
   return { index, term: buf.readDoubleBE(0), type: buf[8] === 1 ? 'noop' : 'normal', data: buf.subarray(9) };
@@ -65,9 +105,8 @@ export interface StorageTimings {
 /** Owned by one coordinator node for its lifetime: open() at start, close() at shutdown. */
 export class RaftStorage {
   private readonly db: Level<string, Uint8Array>;
-  /** Index of the last stored entry (or of the snapshot when no entry follows it). */
-  private lastIndex = 0;
-  private firstIndex = 1;
+  /** What is stored, in index order, without gaps or overlaps (legacy entries as groups of one). */
+  private groups: StoredGroup[] = [];
   /** A commit-only hard state not written yet (see the top of this file). */
   private deferredHardState: HardState | null = null;
 
@@ -84,18 +123,36 @@ export class RaftStorage {
     const hardState: HardState = hs ? (JSON.parse(Buffer.from(hs).toString('utf8')) as HardState) : EMPTY_HARD_STATE;
     const snapBytes = await this.db.get(SNAPSHOT_KEY);
     const snapshot = snapBytes ? decodeSnapshot(snapBytes) : null;
-    const entries: Entry[] = [];
-    let expected = (snapshot?.index ?? 0) + 1;
-    this.firstIndex = expected;
-    // Entries at or below the snapshot are covered by it; a crash during compaction may leave some.
-    await this.db.clear({ gte: ENTRY_PREFIX, lt: entryKey(expected) });
-    for await (const [key, value] of this.db.iterator({ gte: entryKey(expected), lt: ENTRY_END })) {
+    const snapIndex = snapshot?.index ?? 0;
+
+    const stored: { group: StoredGroup; entries: Entry[] }[] = [];
+    for await (const [key, value] of this.db.iterator({ gte: LEGACY_ENTRY_PREFIX, lt: LEGACY_ENTRY_END })) {
       const index = parseInt(key.slice(1), 16);
-      if (index !== expected) break; // a gap: entries after it were never acknowledged as contiguous
-      entries.push(decodeEntry(index, value));
-      expected++;
+      stored.push({ group: { key, first: index, last: index }, entries: [decodeLegacyEntry(index, value)] });
     }
-    this.lastIndex = expected - 1;
+    for await (const [key, value] of this.db.iterator({ gte: GROUP_PREFIX, lt: GROUP_END })) {
+      const first = parseInt(key.slice(1), 16);
+      const entries = decodeGroup(first, value);
+      stored.push({ group: { key, first, last: first + entries.length - 1 }, entries });
+    }
+    stored.sort((a, b) => a.group.first - b.group.first);
+
+    // Keep what continues the snapshot without a gap; what the snapshot covers (a crash during
+    // compaction may leave some) and what lies beyond a gap (never acknowledged as contiguous)
+    // is deleted.
+    const entries: Entry[] = [];
+    const garbage: BatchOp[] = [];
+    let expected = snapIndex + 1;
+    for (const { group, entries: groupEntries } of stored) {
+      if (group.last < expected || group.first > expected) {
+        garbage.push({ type: 'del', key: group.key });
+        continue;
+      }
+      for (const e of groupEntries) if (e.index >= expected) entries.push(e);
+      expected = group.last + 1;
+      this.groups.push(group);
+    }
+    if (garbage.length > 0) await this.db.batch(garbage, { sync: true });
     return { hardState, snapshot, entries };
   }
 
@@ -104,15 +161,31 @@ export class RaftStorage {
     const ops: BatchOp[] = [];
     if (ready.snapshot) {
       ops.push({ type: 'put', key: SNAPSHOT_KEY, value: encodeSnapshot(ready.snapshot) });
-      for (let i = this.firstIndex; i <= this.lastIndex; i++) ops.push({ type: 'del', key: entryKey(i) });
-      this.firstIndex = ready.snapshot.index + 1;
-      this.lastIndex = ready.snapshot.index;
+      for (const g of this.groups) ops.push({ type: 'del', key: g.key });
+      this.groups = [];
     }
     if (ready.entries.length > 0) {
       const first = ready.entries[0]!.index;
-      for (let i = Math.max(first, this.firstIndex); i <= this.lastIndex; i++) ops.push({ type: 'del', key: entryKey(i) });
-      for (const e of ready.entries) ops.push({ type: 'put', key: entryKey(e.index), value: encodeEntry(e) });
-      this.lastIndex = ready.entries[ready.entries.length - 1]!.index;
+      // Drop what the new entries replace: whole groups from `first` on, and the tail of a group
+      // that `first` cuts through (rewritten shorter under its own key).
+      while (this.groups.length > 0 && this.groups[this.groups.length - 1]!.last >= first) {
+        const g = this.groups.pop()!;
+        if (g.first >= first) {
+          ops.push({ type: 'del', key: g.key });
+          continue;
+        }
+        const value = await this.db.get(g.key);
+        if (!value) throw new Error(`Raft entry group ${g.key} vanished`);
+        const kept = (g.key.startsWith(GROUP_PREFIX) ? decodeGroup(g.first, value) : [decodeLegacyEntry(g.first, value)]).filter((e) => e.index < first);
+        ops.push({ type: 'del', key: g.key });
+        const shortened: StoredGroup = { key: groupKey(g.first), first: g.first, last: first - 1 };
+        ops.push({ type: 'put', key: shortened.key, value: encodeGroup(kept) });
+        this.groups.push(shortened);
+        break;
+      }
+      const group: StoredGroup = { key: groupKey(first), first, last: ready.entries[ready.entries.length - 1]!.index };
+      ops.push({ type: 'put', key: group.key, value: encodeGroup(ready.entries) });
+      this.groups.push(group);
     }
     const sync = ready.mustSync || ready.snapshot !== null || ready.entries.length > 0;
     if (ready.hardState && !sync) {
@@ -129,13 +202,15 @@ export class RaftStorage {
     if (sync) this.timings.onSyncedWrite?.(Number(process.hrtime.bigint() - started) / 1e9);
   }
 
-  /** The application took a snapshot at `snapshot.index`: store it and drop the entries it covers. */
+  /** The application took a snapshot at `snapshot.index`: store it and drop the groups it covers. */
   async compact(snapshot: Snapshot): Promise<void> {
     const ops: BatchOp[] = [{ type: 'put', key: SNAPSHOT_KEY, value: encodeSnapshot(snapshot) }];
-    const dropThrough = Math.min(snapshot.index, this.lastIndex);
-    for (let i = this.firstIndex; i <= dropThrough; i++) ops.push({ type: 'del', key: entryKey(i) });
-    this.firstIndex = Math.max(this.firstIndex, snapshot.index + 1);
-    this.lastIndex = Math.max(this.lastIndex, snapshot.index);
+    let covered = 0;
+    while (covered < this.groups.length && this.groups[covered]!.last <= snapshot.index) {
+      ops.push({ type: 'del', key: this.groups[covered]!.key });
+      covered++;
+    }
+    this.groups.splice(0, covered);
     await this.db.batch(ops, { sync: true });
   }
 
