@@ -158,9 +158,9 @@ describe('LogCleanerManager', () => {
     const groups = Array.from({ length: 8 }, (_, i) => `group-${i}`);
     for (let i = 0; i < 3000; i++) {
       const g = groups[i % groups.length]!;
-      const records = [{ key: Buffer.from(encodeOffsetCommitKey(g, 'orders', i % 6)), value: Buffer.from(encodeOffsetCommitValue({ offset: i, leaderEpoch: 0, metadata: `m${i}`, commitTimestampMs: Date.now(), expireTimestampMs: null })) }];
+      const records: { key: Buffer; value: Buffer | null }[] = [{ key: Buffer.from(encodeOffsetCommitKey(g, 'orders', i % 6)), value: Buffer.from(encodeOffsetCommitValue({ offset: i, leaderEpoch: 0, metadata: `m${i}`, commitTimestampMs: Date.now(), expireTimestampMs: null })) }];
       // Some offsets are deleted along the way (OffsetDelete writes a tombstone) and committed again later.
-      if (i % 97 === 5) records.push({ key: Buffer.from(encodeOffsetCommitKey(g, 'orders', 5)), value: null as unknown as Buffer });
+      if (i % 97 === 5) records.push({ key: Buffer.from(encodeOffsetCommitKey(g, 'orders', 5)), value: null });
       log.append(encodeBatch({ records, timestamp: T0 }), { assignOffsets: true, leaderEpoch: 0 });
     }
     // group-0's offset of partition 5 is deleted for good: it must stay absent after cleaning.
