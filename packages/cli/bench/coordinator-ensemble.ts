@@ -1,7 +1,11 @@
 // Benchmark of a 3-member coordination ensemble on this machine, printed as JSON lines:
 //   baseline.fsync          what the disk does alone: 100-byte write + fdatasync per op
-//   coordinator.pipelined   writes/s with many writes in flight from one client
+//   baseline.read           a linearizable read (one ReadIndex round, no disk): how loaded the
+//                           machine is while the write figures are taken
 //   coordinator.sequential  writes/s and p50/p99 latency with one write in flight
+//   coordinator.pipelined   writes/s and p50/p99 latency with many writes in flight from one client
+//                           (both for a client on the leader and one on a follower, which
+//                           forwards its writes to the leader)
 //   coordinator.failover    kill -9 of the leader → first successful write, in seconds
 //   coordinator.ephemeral   kill -9 of a client → its ephemeral znode gone, vs its session timeout
 //
@@ -13,7 +17,7 @@ import { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync, writeSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CoordinatorClient, CoordinatorError } from '@samsa/coordinator';
+import { CoordinatorClient, CoordinatorError, CoordinatorRpc } from '@samsa/coordinator';
 import { LocalCluster, waitFor } from '../src/cluster/local-cluster.js';
 
 const SECONDS = Number(process.env.SAMSA_BENCH_SECONDS ?? 2);
@@ -42,31 +46,54 @@ function baselineFsync(): void {
   emit('baseline.fsync', { fsyncs_per_sec: Math.round(ops / SECONDS) });
 }
 
-async function pipelined(client: CoordinatorClient, inFlight: number): Promise<void> {
+/** Reads of one member, one at a time: a client round trip plus a heartbeat round, no disk. */
+async function readBaseline(address: string): Promise<void> {
+  const rpc = new CoordinatorRpc(address);
+  const latencies: number[] = [];
+  const end = performance.now() + 1000;
+  while (performance.now() < end) {
+    const t = performance.now();
+    await rpc.exists('/', 5_000).catch(() => {});
+    latencies.push(performance.now() - t);
+  }
+  rpc.close();
+  latencies.sort((a, b) => a - b);
+  emit('baseline.read', { reads_per_sec: latencies.length, p50_ms: +percentile(latencies, 50).toFixed(2), p99_ms: +percentile(latencies, 99).toFixed(2) });
+}
+
+async function pipelined(client: CoordinatorClient, inFlight: number, via: string): Promise<void> {
   await client.ensurePath('/bench/pipelined');
   const data = Buffer.alloc(100, 7);
-  let done = 0;
+  const latencies: number[] = [];
   let stop = false;
   const started = performance.now();
-  const worker = async (w: number): Promise<void> => {
-    for (let i = 0; !stop; i++) {
+  const worker = async (): Promise<void> => {
+    while (!stop) {
+      const t = performance.now();
       await client.set('/bench/pipelined', data).catch(async (err) => {
         if (err instanceof CoordinatorError && err.code === 'NO_NODE') await client.ensurePath('/bench/pipelined');
         else throw err;
       });
-      done++;
-      void w;
+      latencies.push(performance.now() - t);
     }
   };
-  const workers = Array.from({ length: inFlight }, (_, w) => worker(w));
+  const workers = Array.from({ length: inFlight }, () => worker());
   await new Promise((r) => setTimeout(r, SECONDS * 1000));
   stop = true;
   await Promise.all(workers);
   const secs = (performance.now() - started) / 1000;
-  emit('coordinator.pipelined', { in_flight: inFlight, writes_per_sec: Math.round(done / secs), value_bytes: data.length });
+  latencies.sort((a, b) => a - b);
+  emit('coordinator.pipelined', {
+    via,
+    in_flight: inFlight,
+    writes_per_sec: Math.round(latencies.length / secs),
+    p50_ms: +percentile(latencies, 50).toFixed(2),
+    p99_ms: +percentile(latencies, 99).toFixed(2),
+    value_bytes: data.length,
+  });
 }
 
-async function sequential(client: CoordinatorClient): Promise<void> {
+async function sequential(client: CoordinatorClient, via: string): Promise<void> {
   await client.ensurePath('/bench/seq');
   const latencies: number[] = [];
   const end = performance.now() + SECONDS * 1000;
@@ -77,6 +104,7 @@ async function sequential(client: CoordinatorClient): Promise<void> {
   }
   latencies.sort((a, b) => a - b);
   emit('coordinator.sequential', {
+    via,
     writes_per_sec: Math.round(latencies.length / SECONDS),
     p50_ms: +percentile(latencies, 50).toFixed(2),
     p99_ms: +percentile(latencies, 99).toFixed(2),
@@ -143,10 +171,15 @@ async function main(): Promise<void> {
   baselineFsync();
   const cluster = await LocalCluster.start({ coordinators: 3 });
   try {
-    const client = await CoordinatorClient.connect({ coordinators: cluster.coordinatorAddresses, requestTimeoutMs: 30_000 });
-    await sequential(client);
-    await pipelined(client, 256);
-    await client.close();
+    const leader = await cluster.waitForCoordinatorLeader([1, 2, 3], 30_000);
+    const follower = leader === 1 ? 2 : 1;
+    await readBaseline(cluster.coordinatorAddress(leader));
+    for (const [via, id] of [['leader', leader], ['follower', follower]] as const) {
+      const client = await CoordinatorClient.connect({ coordinators: [cluster.coordinatorAddress(id)], requestTimeoutMs: 30_000 });
+      await sequential(client, via);
+      await pipelined(client, 256, via);
+      await client.close();
+    }
     await ephemeralRemoval(cluster);
     await failover(cluster, 3);
   } finally {
