@@ -60,6 +60,8 @@ export interface CleanerAccess {
   logStartOffset(): number;
   logEndOffset(): number;
   segments(): readonly LogSegment[];
+  /** How many truncations the log has had: a change means offsets the map holds may be gone. */
+  truncations(): number;
   /** Replaces `old` (consecutive, in the log) by `replacement` in the segment list. */
   replaceSegments(old: readonly LogSegment[], replacement: LogSegment): void;
   /** Runs an operation with the log's failure handling (I/O errors take it offline). */
@@ -282,6 +284,7 @@ export class CleaningPass {
   private group: GroupState | undefined;
   private horizon: number | undefined;
   private now: number;
+  private readonly truncationsAtStart: number;
 
   constructor(private readonly access: CleanerAccess, options: CleanOptions) {
     for (const [name, v] of [['maxMapBytes', options.maxMapBytes], ['stepBytes', options.stepBytes]] as const) {
@@ -291,6 +294,7 @@ export class CleaningPass {
     this.stepBytes = options.stepBytes ?? DEFAULT_CLEANER_STEP_BYTES;
     this.upTo = options.upTo;
     this.now = access.now();
+    this.truncationsAtStart = access.truncations();
     this.firstDirty = clampFirstDirty(access, options.firstDirtyOffset);
     this.firstUncleanable = firstUncleanableOffset(access, this.upTo);
     this.mapEnd = this.firstDirty;
@@ -316,6 +320,13 @@ export class CleaningPass {
     if (this.phase === 'done') return false;
     try {
       this.access.run(() => {
+        // A truncation (a follower diverged from its leader) may have removed records the map
+        // holds as the latest of their key: acting on it could drop the real latest. Stop; the
+        // next cleaning starts afresh.
+        if (this.access.truncations() !== this.truncationsAtStart) {
+          this.abort();
+          return;
+        }
         let budget = this.stepBytes;
         while (budget > 0 && this.phase !== 'done') {
           budget -= this.phase === 'map' ? this.mapSome(budget) : this.cleanSome(budget);

@@ -118,6 +118,8 @@ export class Log {
   private lastFlushTime: number;
   private offlineCause: unknown;
   private closed = false;
+  /** Bumped by every truncation: a cleaning that started before one must not act on what it mapped. */
+  private truncations = 0;
 
   private constructor(options: LogOptions, io: FileIO, clock: () => number, cfg: LogConfig) {
     this.dir = options.dir;
@@ -472,6 +474,7 @@ export class Log {
         this.doTruncateFullyAndStartAt(offset);
         return offset;
       }
+      this.truncations++;
       const keep = floorSegmentIndex(this.segments, offset);
       const dropped = this.segments.splice(keep + 1);
       for (const s of dropped) s.deleteFiles();
@@ -493,6 +496,7 @@ export class Log {
   }
 
   private doTruncateFullyAndStartAt(offset: number): void {
+    this.truncations++;
     this.setLogStartOffset(offset);
     for (const s of this.segments.splice(0)) s.deleteFiles();
     this.segments.push(LogSegment.create(this.io, this.dir, offset, segmentSettings(this.cfg), this.clock()));
@@ -627,6 +631,7 @@ export class Log {
       logStartOffset: () => this.startOffset,
       logEndOffset: () => this.logEndOffset,
       segments: () => this.segments,
+      truncations: () => this.truncations,
       replaceSegments: (old, replacement) => {
         const first = this.segments.indexOf(old[0]!);
         if (first < 0 || old.some((s, i) => this.segments[first + i] !== s) || first + old.length >= this.segments.length) {
