@@ -104,6 +104,8 @@ export interface GroupManagerDeps {
   readonly offsetsTopicPartitions: () => number | null;
   /** Log end offsets (the high watermark consumers can reach) of partitions; unknown ones are left out. */
   readonly logEndOffsets?: (partitions: readonly TopicPartitionRef[]) => Promise<Map<string, number>>;
+  /** The same for a partition this broker leads, read at once; undefined when it does not lead it. */
+  readonly localLogEndOffset?: (topic: string, partition: number) => number | undefined;
   readonly lag?: BurrowEvaluator;
   readonly events?: GroupManagerEvents;
 }
@@ -683,7 +685,12 @@ export class GroupManager {
 
   private recordLagCommit(groupId: string, topic: string, partition: number, offset: number, now: number): void {
     const lag = this.deps.lag;
-    if (lag) this.safeLag(() => lag.recordCommit(groupId, topic, partition, offset, now));
+    if (!lag) return;
+    // The lag at the commit is judged against the freshest log end offset there is: this broker's
+    // own when it leads the partition (free to read), else the last periodic sample.
+    const leo = this.deps.localLogEndOffset?.(topic, partition);
+    if (leo !== undefined && Number.isSafeInteger(leo) && leo >= 0) this.safeLag(() => lag.recordLogEndOffset(topic, partition, leo, now));
+    this.safeLag(() => lag.recordCommit(groupId, topic, partition, offset, now));
   }
 
   private safeLag(f: () => void): void {

@@ -8,7 +8,10 @@
 //   committed    the last committed offset; lag = max(0, LEO - committed) with the *current* LEO
 //                (not the LEO when the commit arrived: a consumer that stops keeps its lag growing).
 //   window       (nowMs - windowMs, nowMs]; "commits in the window" are commits made in it.
-//   lag at commit  max(0, LEO known when the commit was recorded - offset).
+//   lag at commit  LEO known when the commit was recorded - offset; unknown when no LEO was known
+//                yet or the known one is below the offset (stale): an unknown lag is never taken
+//                for "caught up" (rule 4) and is left out of the trend (rule 6), so a group whose
+//                first commits arrive before any LEO sample is not called OK for a whole window.
 //   lag start    the time since which the LEO has been above the committed offset without a break
 //                (from the LEO history kept per topic-partition).
 //
@@ -121,7 +124,8 @@ export interface BurrowEvaluatorStats {
 interface CommitSample {
   offset: number;
   timeMs: number;
-  lagAtCommit: number;
+  /** null: no LEO known at or above the offset when the commit was recorded. */
+  lagAtCommit: number | null;
 }
 
 interface CommitTrack {
@@ -177,7 +181,8 @@ export class BurrowEvaluator {
     const key = partitionKey(topic, partition);
     let group = this.commits.get(groupId);
     let track = group?.get(key);
-    const lagAtCommit = Math.max(0, this.currentLogEndOffset(key) - offset);
+    const knownLeo = this.logEndOffsets.has(key) ? this.currentLogEndOffset(key) : -1;
+    const lagAtCommit = knownLeo >= offset ? knownLeo - offset : null;
     const sample: CommitSample = { offset, timeMs: nowMs, lagAtCommit };
     if (track === undefined) {
       if (this.trackedGroupPartitions >= this.config.maxPartitions) {
@@ -324,7 +329,9 @@ export class BurrowEvaluator {
     // Rule 5: committing, not moving.
     if (inWindow.every((s) => s.offset === inWindow[0]!.offset)) return 'STALL';
     // Rule 6: lag never goes down over the window, and grew.
-    const lags = [...inWindow.map((s) => s.lagAtCommit), lag];
+    const known = inWindow.flatMap((s) => (s.lagAtCommit === null ? [] : [s.lagAtCommit]));
+    if (known.length < 2) return 'OK';
+    const lags = [...known, lag];
     let neverDown = true;
     for (let i = 1; i < lags.length && neverDown; i++) if (lags[i]! < lags[i - 1]!) neverDown = false;
     if (neverDown && lags[lags.length - 1]! > lags[0]!) return 'WARN';

@@ -75,6 +75,12 @@ export interface BrokerConfig {
   'offsets.retention.check.interval.ms': number;
   'offset.metadata.max.bytes': number;
   'offsets.commit.timeout.ms': number;
+  /**
+   * samsa's (no Kafka equivalent): the sliding window over which the group coordinator evaluates
+   * each partition's lag, Burrow-style (see the broker README, "Lag evaluation"). Default 5 min,
+   * Kafka's max.poll.interval.ms; at least 1000.
+   */
+  'group.lag.evaluation.window.ms': number;
 }
 
 export const DEFAULT_BROKER_CONFIG: Omit<BrokerConfig, 'broker.id' | 'log.dirs' | 'coordinators'> = {
@@ -132,6 +138,7 @@ export const DEFAULT_BROKER_CONFIG: Omit<BrokerConfig, 'broker.id' | 'log.dirs' 
   'offsets.retention.check.interval.ms': 600_000,
   'offset.metadata.max.bytes': 4_096,
   'offsets.commit.timeout.ms': 5_000,
+  'group.lag.evaluation.window.ms': 300_000,
 };
 
 /** Defaults that depend on how many brokers the cluster has (samsa's safe defaults). */
@@ -171,6 +178,8 @@ export function resolveBrokerConfig(input: Partial<BrokerConfig> & Pick<BrokerCo
     'offsets.topic.segment.bytes', 'offsets.retention.minutes', 'offsets.retention.check.interval.ms', 'offsets.commit.timeout.ms',
     'log.cleaner.backoff.ms', 'log.cleaner.dedupe.buffer.size',
   ];
+  const lagWindow = c['group.lag.evaluation.window.ms'];
+  if (!Number.isInteger(lagWindow) || lagWindow < 1_000) invalid('group.lag.evaluation.window.ms', `must be an integer >= 1000, got ${String(lagWindow)}`);
   for (const k of positive) {
     const v = c[k] as number;
     if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) invalid(k, `must be a positive number, got ${String(v)}`);

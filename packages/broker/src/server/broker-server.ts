@@ -209,7 +209,11 @@ export class BrokerServer {
         // taken from it would put a group on the wrong partition.
         offsetsTopicPartitions: () => null,
         logEndOffsets: (tps) => sampler.sample(tps),
-        lag: new BurrowEvaluator(),
+        localLogEndOffset: (topic, partition) => {
+          const local = this.replicas.get(topic, partition);
+          return local?.replica.isLeader ? local.highWatermark : undefined;
+        },
+        lag: new BurrowEvaluator({ windowMs: c['group.lag.evaluation.window.ms'] }),
         events: metrics,
       },
       {

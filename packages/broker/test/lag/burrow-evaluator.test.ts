@@ -44,6 +44,19 @@ class Scenario {
 }
 
 describe('partition statuses', () => {
+  test('a lag unknown at commit time is not "caught up": commits that arrive before any log end offset is known, then stall, are STALL once the LEO is known', () => {
+    const s = new Scenario();
+    s.committed(40).after(5 * SEC).committed(40).after(5 * SEC).produced(100);
+    expect(s.partition()).toMatchObject({ lag: 60, status: 'STALL' });
+  });
+
+  test('a stale log end offset below the committed offset is not taken for "caught up" either: a consumer falling behind is WARN', () => {
+    const s = new Scenario();
+    s.produced(100).after(SEC).committed(150); // the LEO sample is older than this commit
+    s.after(5 * SEC).produced(300).committed(200).after(5 * SEC).produced(500).committed(250).after(SEC).produced(700);
+    expect(s.partition()).toMatchObject({ lag: 450, status: 'WARN' });
+  });
+
   test('OK: a consumer that commits what was produced, every 5 s, is OK with lag 0', () => {
     const s = new Scenario();
     for (let i = 1; i <= 20; i++) s.after(5 * SEC).produced(i * 100).committed(i * 100);
