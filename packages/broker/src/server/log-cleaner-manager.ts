@@ -100,6 +100,8 @@ export class LogCleanerManager {
   private checkpoints: Map<string, number>;
   private readonly horizons = new Map<string, number>();
   private readonly uncleanable = new Set<string>();
+  /** The Log each checkpoint belongs to: a partition deleted and created again starts clean-less. */
+  private readonly logOf = new Map<string, Log>();
   private readonly clock: () => number;
   private readonly metrics: CleanerMetrics | undefined;
   private timer: NodeJS.Timeout | null = null;
@@ -175,6 +177,13 @@ export class LogCleanerManager {
     let maxRatio = 0;
     for (const { topic, partition, log } of this.o.logs.partitions()) {
       const key = topicPartitionKey(topic, partition);
+      const known = this.logOf.get(key);
+      if (known !== undefined && known !== log) {
+        this.checkpoints.delete(key);
+        this.horizons.delete(key);
+        this.uncleanable.delete(key);
+      }
+      this.logOf.set(key, log);
       if (log.isOffline || this.uncleanable.has(key) || !isCompacted(log.config)) continue;
       try {
         const stats = log.cleanableStats(this.checkpoints.get(key) ?? log.logStartOffset, this.o.highWatermark(topic, partition));

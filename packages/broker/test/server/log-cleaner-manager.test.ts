@@ -99,6 +99,24 @@ describe('LogCleanerManager', () => {
     reopened.close(new Map());
   });
 
+  test('a partition deleted and created again is cleaned from its start, not from the old checkpoint', async () => {
+    const dir = tempDir();
+    const logs = new LogManager({ dir, logger: silentLogger, defaultConfig: COMPACT, clock: () => T0 });
+    logs.open();
+    let log = logs.getOrCreate('c', 0, COMPACT);
+    for (let i = 0; i < 100; i++) put(log, [{ key: `k${i % 10}`, value: `v${i}` }]);
+    const cleaner = manager(logs, dir);
+    const first = (await cleaner.cleanOnce())!;
+    expect(first.cleanedTo).toBeGreaterThan(50);
+    logs.delete('c', 0);
+    log = logs.getOrCreate('c', 0, COMPACT);
+    for (let i = 0; i < 200; i++) put(log, [{ key: `k${i % 10}`, value: `w${i}` }]);
+    const second = (await cleaner.cleanOnce())!;
+    expect(second.firstDirtyOffset).toBe(0);
+    await cleaner.stop();
+    logs.close(new Map());
+  });
+
   test('a log below min.cleanable.dirty.ratio waits', async () => {
     const dir = tempDir();
     const logs = new LogManager({ dir, logger: silentLogger, defaultConfig: COMPACT, clock: () => T0 });
