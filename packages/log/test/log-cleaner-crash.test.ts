@@ -88,6 +88,25 @@ describe('log cleaner crash safety', () => {
     for (let k = 0; k < n; k++) points.push([`${op} ${kind} #${k + 1} of ${n}`, op, kind, k]);
   }
 
+  // Torn writes of the cleaned segment: part of a write reaches the file, then the write fails.
+  const tornPoints: [string, number][] = [];
+  for (let k = 0; k < (counts.get('write:cleaned') ?? 0); k++) tornPoints.push([`write cleaned #${k + 1}`, k]);
+
+  test.each(tornPoints)('crash after a torn %s', (_name, after) => {
+    const dir = tempDir('samsa-clean-torn-');
+    copyDir(base, dir);
+    const io = new FaultyFileIO(unsyncedIO);
+    const log = openLog(dir, { clock: () => T0, config: CFG, io });
+    io.arm({ op: 'write', file: 'cleaned', after, effect: { kind: 'torn', bytes: 70 } });
+    expect(() => cleanFully(log, { firstDirtyOffset: 0 })).toThrow();
+    log.close();
+    io.crash({ unsynced: 'random-prefix', seed: after + 11 });
+    io.disarmAll();
+    const { records, report } = recordsOf(dir, io);
+    expect(report.truncatedBytes).toBe(0);
+    expect(isPrefixOfPostThenPre(records, pre, post)).toBe(true);
+  });
+
   test('the reference cleaning changes the log and swaps several groups', () => {
     expect(post.length).toBeLessThan(pre.length);
     expect(refPass.stats.segmentsWritten).toBeGreaterThan(1);

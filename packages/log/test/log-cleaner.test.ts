@@ -182,6 +182,25 @@ describe('log cleaner', () => {
     log.close();
   });
 
+  test('readers between steps always see the whole log: every key with its last value, offsets increasing, no hole', () => {
+    const clock = new ManualClock();
+    const log = openLog(tempDir(), { clock: clock.read, config: config(COMPACT), io: unsyncedIO });
+    for (let i = 0; i < 80; i++) append(log, [{ key: `k${i % 7}`, value: `v${i}` }, { key: `j${i % 3}`, value: `w${i}` }], clock);
+    const expected = visibleState(readLog(log).records);
+    const pass = log.startCleaning({ firstDirtyOffset: 0, stepBytes: 150 });
+    let steps = 0;
+    while (pass.step()) {
+      steps++;
+      const { records, batches } = readLog(log);
+      expect(visibleState(records)).toEqual(expected);
+      for (let i = 1; i < batches.length; i++) expect(batches[i]!.baseOffset).toBeGreaterThan(batches[i - 1]!.lastOffset);
+      expect(batches.at(-1)!.lastOffset + 1).toBe(log.logEndOffset);
+    }
+    expect(steps).toBeGreaterThan(20);
+    expect(pass.stats.segmentsWritten).toBeGreaterThan(3);
+    log.close();
+  });
+
   test('the cleanable section stops at the high watermark and at min.compaction.lag.ms', () => {
     const clock = new ManualClock();
     const log = openLog(tempDir(), { clock: clock.read, config: config({ ...COMPACT, 'min.compaction.lag.ms': 10_000 }) });
