@@ -114,8 +114,10 @@ export function firstUncleanableOffset(access: CleanerAccess, upTo: number | und
   for (let i = 0; i < segments.length - 1; i++) {
     const s = segments[i]!;
     const next = segments[i + 1]!;
-    const newest = s.maxTimestamp !== NO_TIMESTAMP ? s.maxTimestamp : s.rollingBaseTime;
-    if (next.baseOffset > hw || (lag > 0 && now - newest < lag)) return s.baseOffset;
+    if (next.baseOffset > hw) return s.baseOffset;
+    // Only with a lag: a segment's largest timestamp may load its indexes, which a broker
+    // checking many logs every backoff should not do for nothing.
+    if (lag > 0 && now - (s.maxTimestamp !== NO_TIMESTAMP ? s.maxTimestamp : s.rollingBaseTime) < lag) return s.baseOffset;
   }
   return segments[segments.length - 1]!.baseOffset;
 }
