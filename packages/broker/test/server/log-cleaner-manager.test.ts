@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { silentLogger } from '@samsa/coordinator';
-import { createLogConfig, encodeBatch, LOG_OVERHEAD, readBatchHeader, type Log } from '@samsa/log';
+import { createLogConfig, decodeBatch, encodeBatch, LOG_OVERHEAD, readBatchHeader, type Log } from '@samsa/log';
 import { GroupManager } from '../../src/group/group-manager.js';
 import { encodeOffsetCommitKey, encodeOffsetCommitValue } from '../../src/group/offsets-records.js';
 import { ProducerStateManager, lastSequenceOf } from '../../src/replica/producer-state.js';
@@ -113,6 +113,41 @@ describe('LogCleanerManager', () => {
     for (let i = 0; i < 200; i++) put(log, [{ key: `k${i % 10}`, value: `w${i}` }]);
     const second = (await cleaner.cleanOnce())!;
     expect(second.firstDirtyOffset).toBe(0);
+    await cleaner.stop();
+    logs.close(new Map());
+  });
+
+  test('a log with no new dirty data is cleaned again once its kept tombstones reach their delete horizon', async () => {
+    const dir = tempDir();
+    let now = T0;
+    const logs = new LogManager({ dir, logger: silentLogger, defaultConfig: COMPACT, clock: () => now });
+    logs.open();
+    const log = logs.getOrCreate('c', 0, createLogConfig({ 'cleanup.policy': 'compact', 'segment.bytes': 2048, 'delete.retention.ms': 1000 }));
+    for (let i = 0; i < 60; i++) put(log, [{ key: `k${i % 6}`, value: `v${i}` }]);
+    put(log, [{ key: 'k0', value: null }]);
+    log.roll();
+    put(log, [{ key: 'tail', value: 't' }]);
+    const cleaner = new LogCleanerManager({ logs, dir, highWatermark: () => undefined, logger: silentLogger, backoffMs: 60_000, clock: () => now });
+    expect(await cleaner.cleanOnce()).not.toBeNull();
+    const keys = (): string[] => {
+      const out: string[] = [];
+      for (let offset = 0; offset < log.logEndOffset;) {
+        const r = log.read(offset, 1 << 20);
+        for (let pos = 0; pos < r.records.length; pos += r.records.readInt32BE(pos + 8) + LOG_OVERHEAD) {
+          for (const rec of decodeBatch(r.records, pos).records) out.push(`${rec.key}=${rec.value ?? 'null'}`);
+        }
+        offset = r.nextOffset;
+      }
+      return out;
+    };
+    expect(keys()).toContain('k0=null');
+    now += 999;
+    expect(await cleaner.cleanOnce()).toBeNull();
+    now += 1;
+    const report = await cleaner.cleanOnce();
+    expect(report).not.toBeNull();
+    expect(keys().some((k) => k.startsWith('k0='))).toBe(false);
+    expect(await cleaner.cleanOnce()).toBeNull();
     await cleaner.stop();
     logs.close(new Map());
   });
