@@ -17,8 +17,9 @@ function write(io: FaultyFileIO, fd: number, text: string, at: number): void {
 describe('FaultyFileIO', () => {
   test('names files by kind', () => {
     expect(['00000000000000000000.log', 'x/00000000000000000005.index', 'a.timeindex', 'leader-epoch-checkpoint',
-      'replication-offset-checkpoint.tmp', '.samsa_cleanshutdown', 'other'].map(fileKindOf))
-      .toEqual(['segment', 'offset-index', 'time-index', 'checkpoint', 'checkpoint', 'marker', 'other']);
+      'replication-offset-checkpoint.tmp', '.samsa_cleanshutdown', 'other', '00000000000000000000.log.cleaned',
+      '00000000000000000000.log.swap', '00000000000000000000.log.deleted'].map(fileKindOf))
+      .toEqual(['segment', 'offset-index', 'time-index', 'checkpoint', 'checkpoint', 'marker', 'other', 'cleaned', 'swap', 'other']);
   });
 
   test('a torn write puts exactly N bytes in the file, then fails', () => {
