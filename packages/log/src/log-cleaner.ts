@@ -14,8 +14,9 @@
 //      whose batch's delete horizon has passed. Offsets never change: see retained-batch.ts.
 //      A batch that loses every record is dropped, except the last batch of its group (it keeps
 //      the group's offset range, which crash recovery relies on) and an idempotent producer's
-//      batch with no later batch of that producer in this pass's dirty section (the producer's
-//      sequence state is rebuilt from batch headers; Kafka keeps the last batch of each producer).
+//      batch with no later batch of that producer seen in the cleanable section (a header scan of
+//      the clean section, then the dirty section as it is mapped): the producer's sequence state
+//      is rebuilt from batch headers, and Kafka keeps the last batch of each producer.
 //   4. Crash-safe replacement, like Kafka's: write `<base>.log.cleaned` and fsync it; rename it to
 //      `<base>.log.swap` (the commit point) and fsync the directory; delete the old segments;
 //      rename the swap to `<base>.log`; rebuild and fsync its indexes; swap the segment list in
@@ -46,6 +47,8 @@ export const DEFAULT_CLEANER_MAP_BYTES = 128 * 1024 * 1024;
 export const DEFAULT_CLEANER_STEP_BYTES = 4 * 1024 * 1024;
 /** What one map entry costs besides its key bytes (string header, Map slot, number). */
 const MAP_ENTRY_OVERHEAD = 64;
+/** What remembering one producer's last batch costs in the map budget. */
+const PRODUCER_ENTRY_BYTES = 48;
 /** Batches are read in chunks of this size (at least one whole batch). */
 const READ_CHUNK_BYTES = 1024 * 1024;
 /** Cleaned output is written in chunks of about this size. */
@@ -257,7 +260,7 @@ interface GroupState {
   changed: boolean;
 }
 
-type Phase = 'map' | 'clean' | 'done';
+type Phase = 'producers' | 'map' | 'clean' | 'done';
 
 /**
  * One cleaning of a log, possibly in several passes. Created by Log.startCleaning(); the caller
@@ -279,8 +282,13 @@ export class CleaningPass {
   private mapEnd: number;
   private readonly map = new Map<string, number>();
   private mapBytes = 0;
-  /** Last offset of each idempotent producer's last batch in the mapped dirty section. */
+  /**
+   * Last offset of each idempotent producer's last batch seen so far: the clean section (a
+   * header scan at the start) and the mapped dirty section. Kept across passes.
+   */
   private readonly producerLast = new Map<bigint, number>();
+  private producerCursor: SegmentCursor | undefined;
+  private producerScanPos = 0;
   private mapCursor: SegmentCursor | undefined;
   private cleanQueue: LogSegment[] = [];
   private group: GroupState | undefined;
@@ -331,7 +339,9 @@ export class CleaningPass {
         }
         let budget = this.stepBytes;
         while (budget > 0 && this.phase !== 'done') {
-          budget -= this.phase === 'map' ? this.mapSome(budget) : this.cleanSome(budget);
+          if (this.phase === 'producers') budget -= this.scanProducers(budget);
+          else if (this.phase === 'map') budget -= this.mapSome(budget);
+          else budget -= this.cleanSome(budget);
         }
       });
     } catch (e) {
@@ -352,8 +362,7 @@ export class CleaningPass {
 
   private startPass(): void {
     this.map.clear();
-    this.producerLast.clear();
-    this.mapBytes = 0;
+    this.mapBytes = this.producerLast.size * PRODUCER_ENTRY_BYTES;
     this.mapEnd = this.firstDirty;
     this.mapCursor = undefined;
     this.cleanQueue = [];
@@ -365,6 +374,52 @@ export class CleaningPass {
     }
     this.stats.passes++;
     this.phase = 'map';
+    const segments = this.access.segments();
+    if (this.stats.passes === 1 && segments[0]!.baseOffset < this.firstDirty) {
+      // The clean section's producers too: an emptied batch is dropped only when a later batch
+      // of its producer is known to exist.
+      this.phase = 'producers';
+      this.producerScanPos = segments[0]!.baseOffset;
+    }
+  }
+
+  /** Header scan of the clean section for each producer's last batch; returns bytes read. */
+  private scanProducers(budget: number): number {
+    let read = 0;
+    const toMap = (): number => {
+      this.producerCursor = undefined;
+      this.phase = 'map';
+      return Math.max(read, 1);
+    };
+    while (read < budget) {
+      const segments = this.access.segments();
+      if (this.producerCursor === undefined) {
+        const s = segments.find((seg, i) => i < segments.length - 1 && seg.baseOffset < this.firstDirty && segments[i + 1]!.baseOffset > this.producerScanPos);
+        if (s === undefined) return toMap();
+        this.producerCursor = new SegmentCursor(s, s.findBatch(this.producerScanPos)?.position ?? s.size);
+      }
+      if (!segments.includes(this.producerCursor.segment)) {
+        this.phase = 'done';
+        return Math.max(read, 1);
+      }
+      const b = this.producerCursor.next();
+      if (b === undefined) {
+        this.producerScanPos = Math.max(this.producerScanPos, this.nextSegmentBase(this.producerCursor.segment));
+        this.producerCursor = undefined;
+        if (this.producerScanPos >= this.firstDirty) return toMap();
+        continue;
+      }
+      read += b.bytes.length;
+      this.stats.bytesRead += b.bytes.length;
+      const last = b.header.baseOffset + b.header.lastOffsetDelta;
+      if (last >= this.firstDirty) return toMap();
+      if (b.header.producerId !== NO_PRODUCER_ID) {
+        if (!this.producerLast.has(b.header.producerId)) this.mapBytes += PRODUCER_ENTRY_BYTES;
+        this.producerLast.set(b.header.producerId, last);
+      }
+      this.producerScanPos = last + 1;
+    }
+    return read;
   }
 
   /** Adds dirty batches to the offset map; returns bytes read. */
@@ -392,7 +447,10 @@ export class CleaningPass {
       read += b.bytes.length;
       this.stats.bytesRead += b.bytes.length;
       const last = b.header.baseOffset + b.header.lastOffsetDelta;
-      if (b.header.producerId !== NO_PRODUCER_ID) this.producerLast.set(b.header.producerId, last);
+      if (b.header.producerId !== NO_PRODUCER_ID) {
+        if (!this.producerLast.has(b.header.producerId)) this.mapBytes += PRODUCER_ENTRY_BYTES;
+        this.producerLast.set(b.header.producerId, last);
+      }
       if (isPlainDataBatch(b.header) && b.header.recordCount > 0) {
         for (const r of decodeBatch(b.bytes).records) {
           if (r.offset < this.firstDirty || r.key === null) continue;
@@ -549,7 +607,7 @@ export class CleaningPass {
     }));
   }
 
-  /** An emptied idempotent batch stays unless a later batch of its producer is in this pass's dirty section. */
+  /** An emptied idempotent batch stays unless a later batch of its producer is known (Kafka keeps each producer's last batch). */
   private keepEmptyForProducer(h: BatchHeader): boolean {
     if (h.producerId === NO_PRODUCER_ID) return false;
     const later = this.producerLast.get(h.producerId);

@@ -259,6 +259,32 @@ describe('log cleaner', () => {
     log.close();
   });
 
+  test('emptied batches of a producer whose later batches are in the clean section are dropped; its last one stays', () => {
+    const clock = new ManualClock();
+    const log = openLog(tempDir(), { clock: clock.read, config: config(COMPACT) });
+    // Producer 5 writes 20 keys in 20 batches, which a first cleaning finds all live.
+    for (let i = 0; i < 20; i++) append(log, [{ key: `k${i}`, value: 'old' }], clock, { producerId: 5n, producerEpoch: 0, baseSequence: i });
+    log.roll();
+    const first = cleanFully(log, { firstDirtyOffset: 0 }).pass;
+    expect(readLog(log).batches.filter((b) => b.producerId === 5n)).toHaveLength(20);
+    // A restarted producer (new id) overwrites every key; producer 5 is now only in the clean section.
+    for (let i = 0; i < 20; i++) append(log, [{ key: `k${i}`, value: 'new' }], clock, { producerId: 6n, producerEpoch: 0, baseSequence: i });
+    log.roll();
+    append(log, [{ key: 'tail', value: 't' }], clock);
+    cleanFully(log, { firstDirtyOffset: first.cleanedTo });
+    const { batches, records } = readLog(log);
+    const five = batches.filter((b) => b.producerId === 5n);
+    expect(records.filter((r) => r.value === 'old')).toEqual([]);
+    // Its last batch survives as a header; of the others only those that end a segment group
+    // (a group's last batch keeps its offset range) remain: one per output segment, not one per batch.
+    expect(five.every((b) => b.recordCount === 0)).toBe(true);
+    expect(five.at(-1)).toEqual({ baseOffset: 19, lastOffset: 19, recordCount: 0, producerId: 5n, baseSequence: 19 });
+    const segmentsBelow = log.segmentBaseOffsets().filter((b) => b <= 19).length;
+    expect(five.length).toBeLessThanOrEqual(segmentsBelow);
+    expect(five.length).toBeLessThan(20);
+    log.close();
+  });
+
   test('retention by time and size applies only when cleanup.policy has delete', () => {
     const clock = new ManualClock();
     for (const [policy, expectDeleted] of [['compact', false], ['compact,delete', true], ['delete', true]] as const) {
