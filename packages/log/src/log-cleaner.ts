@@ -44,7 +44,7 @@ export const SWAP_FILE_SUFFIX = '.swap';
 /** Kafka's log.cleaner.dedupe.buffer.size default. */
 export const DEFAULT_CLEANER_MAP_BYTES = 128 * 1024 * 1024;
 /** Bytes read per step() by default. */
-export const DEFAULT_CLEANER_STEP_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_CLEANER_STEP_BYTES = 1024 * 1024;
 /** What one map entry costs besides its key bytes (string header, Map slot, number). */
 const MAP_ENTRY_OVERHEAD = 64;
 /** What remembering one producer's last batch costs in the map budget. */
@@ -78,7 +78,7 @@ export interface CleanOptions {
   upTo?: number;
   /** Bound of the offset map, bytes. Default 128 MiB. */
   maxMapBytes?: number;
-  /** Bytes of log read per step(). Default 4 MiB. */
+  /** Bytes of log read per step(). Default 1 MiB. */
   stepBytes?: number;
 }
 
