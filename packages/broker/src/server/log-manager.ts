@@ -41,6 +41,12 @@ export class LogManager {
   private recoveryPoints = new Map<string, number>();
   private logStartOffsets = new Map<string, number>();
   private highWatermarks = new Map<string, number>();
+  /**
+   * Logs whose topic config has arrived (getOrCreate). A log found on disk runs on the broker
+   * default until then, and retention must not judge it by that: a compacted log
+   * (__consumer_offsets) keeps live records in old segments that a default retention.ms would delete.
+   */
+  private readonly configured = new Set<string>();
   private readonly clock: () => number;
 
   constructor(private readonly options: LogManagerOptions) {
@@ -94,6 +100,7 @@ export class LogManager {
   }
 
   getOrCreate(topic: string, partition: number, config: LogConfig): Log {
+    this.configured.add(topicPartitionKey(topic, partition));
     const existing = this.get(topic, partition);
     if (existing) {
       existing.updateConfig(config);
@@ -133,6 +140,7 @@ export class LogManager {
       renameSync(dir, doomed);
       rmSync(doomed, { recursive: true, force: true });
     }
+    this.configured.delete(key);
     this.recoveryPoints.delete(key);
     this.highWatermarks.delete(key);
     this.logStartOffsets.delete(key);
@@ -152,10 +160,10 @@ export class LogManager {
     this.hwCheckpoint.write(this.highWatermarks);
   }
 
-  /** Retention on every log, never past its high watermark. */
+  /** Retention on every log whose topic config is known, never past its high watermark. */
   applyRetention(highWatermark: (topic: string, partition: number) => number | undefined): void {
     for (const { topic, partition, log } of this.partitions()) {
-      if (log.isOffline) continue;
+      if (log.isOffline || !this.configured.has(topicPartitionKey(topic, partition))) continue;
       try {
         log.applyRetention(highWatermark(topic, partition));
       } catch (err) {
