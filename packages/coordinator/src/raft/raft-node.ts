@@ -10,7 +10,7 @@
 //
 // Inputs:   tick() every tickMs · step(message) for each message received · propose(data) ·
 //           readIndex(requestCtx) · compact(index, snapshotData) · transferLeadership(to) ·
-//           campaign()
+//           campaign() · peerConnectionLost(peer)
 // Output:   ready() → Ready | null, then advance(ready) once the Ready is drained.
 //
 // THE PERSISTENCE CONTRACT. For each Ready the adapter must, in this order:
@@ -254,6 +254,32 @@ export class RaftNode {
   /** Starts an election now (with pre-vote if enabled), as if the election timeout elapsed. */
   campaign(): void {
     this.hup(false);
+  }
+
+  /**
+   * The transport saw an established connection with `peer` break (on loopback or a LAN a dead
+   * process's sockets are reset at once). If `peer` is the leader this follower follows, the
+   * follower stops counting on it without waiting out a whole election timeout: it forgets the
+   * leader (and with it the leader's lease, so it grants pre-votes and votes again) and
+   * campaigns after 1 + 2·rank ticks (at most electionTicks), its rank being its place by id
+   * among the other survivors. The followers that saw the same break so campaign one after
+   * another, two ticks apart — at least a tick of wall-clock time between any two, whatever the
+   * phase of their timers — instead of splitting the vote, which would cost a whole election
+   * timeout; if the first cannot win (its log is behind), the next one does. Any message from
+   * the leader in the meantime brings the lease and the normal timeout back, so a reset while
+   * the leader lives costs at most one failed pre-vote: the members that still hear the leader
+   * keep rejecting (without pre-vote, at most one needless election). Safety does not depend
+   * on this input: terms, votes and the up-to-date check are untouched. Ignored on a leader or
+   * (pre-)candidate and for a peer that is not our leader.
+   */
+  peerConnectionLost(peer: NodeId): void {
+    if (!this.peers.includes(peer) || peer === this.id) throw new RaftError('INVALID_ARGUMENT', `node ${String(peer)} is not a peer of ${this.id}`);
+    if (this.role !== 'follower' || this.lead !== peer) return;
+    this.lead = null;
+    let rank = 0;
+    for (const p of this.peers) if (p !== peer && p < this.id) rank++;
+    const delay = Math.min(1 + 2 * rank, this.cfg.electionTicks);
+    this.electionElapsed = Math.max(this.electionElapsed, this.randomizedElectionTimeout - delay);
   }
 
   /**

@@ -423,3 +423,123 @@ describe('RaftNode proposeBatch', () => {
     expect(newNode().proposeBatch([new Uint8Array(1)])[0]).toMatchObject({ ok: false, code: 'NOT_LEADER' });
   });
 });
+
+describe('RaftNode peerConnectionLost (the transport saw the connection with a peer break)', () => {
+  /** Node 1 of {1,2,3}, following leader 2 in term 1: it just heard a heartbeat. */
+  function followerOf2(overrides: Partial<RaftConfig> = {}): RaftNode {
+    const node = newNode(overrides);
+    node.step({ type: 'heartbeat', from: 2, to: 1, term: 1, commit: 0, readSeq: 0 });
+    drain(node);
+    return node;
+  }
+  const preVoteFrom3: Message = { type: 'preVote', from: 3, to: 1, term: 2, lastIndex: 0, lastTerm: 0, transfer: false };
+
+  /** Ticks until the node sends pre-votes; returns how many ticks that took (-1: not within 40). */
+  function ticksToCampaign(node: RaftNode): number {
+    for (let t = 1; t <= 40; t++) {
+      node.tick();
+      if (sent(drain(node)).some((m) => m.type === 'preVote')) return t;
+    }
+    return -1;
+  }
+
+  test('a follower whose leader broke off drops the lease: it grants pre-votes it ignored a moment ago', () => {
+    const node = followerOf2();
+    node.step(preVoteFrom3);
+    expect(sent(drain(node))).toEqual([]); // in lease: ignored
+    node.peerConnectionLost(2);
+    expect(node.leaderId).toBeNull();
+    expect(drain(node).map((rd) => rd.softState)).toEqual([{ role: 'follower', leaderId: null, term: 1 }]);
+    node.step(preVoteFrom3);
+    expect(sent(drain(node))).toEqual([{ type: 'preVoteResponse', from: 1, to: 3, term: 2, reject: false }]);
+    expect(node.term).toBe(1); // a pre-vote changes nothing durable
+  });
+
+  test('it campaigns after 1 + 2·rank ticks (its place by id among the survivors), not a whole election timeout', () => {
+    /** Node `id` of `peers`, following `leader`; ticks until it campaigns, told of the break or not. */
+    const campaignsAfter = (id: number, peers: number[], leader: number, told: boolean, electionTicks = 10): number => {
+      const node = new RaftNode({ id, peers, random: () => 0.9999, electionTicks });
+      node.step({ type: 'heartbeat', from: leader, to: id, term: 1, commit: 0, readSeq: 0 });
+      drain(node);
+      if (told) node.peerConnectionLost(leader);
+      return ticksToCampaign(node);
+    };
+    expect(campaignsAfter(1, [1, 2, 3], 2, false)).toBe(19); // the longest timeout random() allows
+    expect(campaignsAfter(1, [1, 2, 3], 2, true)).toBe(1);
+    expect(campaignsAfter(3, [1, 2, 3], 2, true)).toBe(3);
+    expect(campaignsAfter(3, [1, 2, 3], 1, true)).toBe(3);
+    expect(campaignsAfter(2, [1, 2, 3], 1, true)).toBe(1);
+    expect([2, 3, 4, 5].map((id) => campaignsAfter(id, [1, 2, 3, 4, 5], 1, true))).toEqual([1, 3, 5, 7]);
+    expect([1, 2, 4, 5].map((id) => campaignsAfter(id, [1, 2, 3, 4, 5], 3, true))).toEqual([1, 3, 5, 7]);
+    expect(campaignsAfter(5, [1, 2, 3, 4, 5], 1, true, 5)).toBe(5); // never beyond electionTicks
+  });
+
+  test('an election already due sooner is not postponed', () => {
+    const node = new RaftNode({ id: 3, peers: [1, 2, 3], random: () => 0.9999 }); // timeout 19, delay 3
+    node.step({ type: 'heartbeat', from: 2, to: 3, term: 1, commit: 0, readSeq: 0 });
+    for (let t = 0; t < 17; t++) node.tick();
+    drain(node);
+    node.peerConnectionLost(2);
+    expect(ticksToCampaign(node)).toBe(2);
+  });
+
+  test('a message from the leader after a spurious break restores the lease and the normal timeout', () => {
+    const node = followerOf2({ random: () => 0 }); // timeout 10, delay 1
+    node.peerConnectionLost(2);
+    node.step({ type: 'heartbeat', from: 2, to: 1, term: 1, commit: 0, readSeq: 0 });
+    drain(node);
+    expect(node.leaderId).toBe(2);
+    node.step(preVoteFrom3);
+    expect(sent(drain(node))).toEqual([]);
+    expect(ticksToCampaign(node)).toBe(10);
+  });
+
+  test('the pre-vote of the member that saw a spurious break fails while the others hear the leader', () => {
+    // Node 3 saw the break; node 1 still follows leader 2: it ignores node 3's pre-vote, and so
+    // does the leader (its own lease), so node 3 cannot win and the term stays.
+    const node = followerOf2();
+    node.tick();
+    node.step(preVoteFrom3);
+    expect(sent(drain(node))).toEqual([]);
+    const leader = electedLeader();
+    leader.step({ type: 'preVote', from: 3, to: 1, term: 2, lastIndex: 1, lastTerm: 1, transfer: false });
+    expect(sent(drain(leader))).toEqual([]);
+    expect(leader.isLeader).toBe(true);
+    expect(leader.term).toBe(1);
+  });
+
+  test('a leader, a (pre-)candidate, and a follower hearing about another peer ignore it', () => {
+    const leader = electedLeader();
+    leader.peerConnectionLost(2);
+    expect(leader.isLeader).toBe(true);
+    expect(drain(leader)).toEqual([]);
+
+    const preCandidate = newNode();
+    preCandidate.campaign();
+    drain(preCandidate);
+    preCandidate.peerConnectionLost(2);
+    expect(preCandidate.hasReady()).toBe(false);
+    expect(preCandidate.status().role).toBe('preCandidate');
+
+    const candidate = newNode({ preVote: false });
+    candidate.campaign();
+    drain(candidate);
+    candidate.peerConnectionLost(2);
+    expect(candidate.hasReady()).toBe(false);
+    expect(candidate.status()).toMatchObject({ role: 'candidate', term: 1, vote: 1 });
+
+    const follower = followerOf2({ random: () => 0 });
+    follower.peerConnectionLost(3);
+    expect(follower.leaderId).toBe(2);
+    follower.step(preVoteFrom3);
+    expect(sent(drain(follower))).toEqual([]);
+    expect(ticksToCampaign(follower)).toBe(10);
+  });
+
+  test('an unknown peer or the node itself is refused with INVALID_ARGUMENT', () => {
+    const node = followerOf2();
+    expect(raftError(() => node.peerConnectionLost(9)).code).toBe('INVALID_ARGUMENT');
+    expect(raftError(() => node.peerConnectionLost(1)).code).toBe('INVALID_ARGUMENT');
+    expect(node.leaderId).toBe(2);
+  });
+});

@@ -173,6 +173,12 @@ export class ScenarioCluster {
     return `compacted to ${index}/${term}`;
   }
 
+  /** The transport of `id` saw its connection with `peer` break. */
+  connectionLost(id: number, peer: number): void {
+    this.node(id).peerConnectionLost(peer);
+    this.process();
+  }
+
   crash(id: number): void {
     const node = this.nodes[id - 1]!;
     node.raft = null;
@@ -300,7 +306,7 @@ function parseLink(arg: string): (m: Message) => boolean {
  *   cluster N [key=value…]     new cluster of N nodes (options: preVote, checkQuorum, electionTicks…)
  *   campaign ID · tick IDS|all N · elapse IDS|all N (tick, then stabilize, N times) · propose ID VALUE · read ID CTX · transfer FROM TO · compact ID
  *   stabilize [quiet] · deliver FROM>TO · drop FROM>TO|all   (FROM/TO may be *)
- *   partition 1,2/3,4,5 · cut FROM>TO · heal · crash ID · restart ID
+ *   partition 1,2/3,4,5 · cut FROM>TO · heal · crash ID · restart ID · disconnected ID PEER (ID's connection with PEER broke)
  *   status · log ID|all · applied ID|all · reads ID
  */
 export function runCommand(state: { cluster: ScenarioCluster | null }, line: string): string[] {
@@ -359,6 +365,9 @@ export function runCommand(state: { cluster: ScenarioCluster | null }, line: str
       return [];
     case 'restart':
       c.restart(id);
+      return [];
+    case 'disconnected':
+      c.connectionLost(id, Number(args[1]));
       return [];
     case 'status':
       return c.status();

@@ -1,6 +1,7 @@
 // Deterministic simulation of 3- and 5-node Raft clusters (simulator.ts): over a network that
 // loses, duplicates, delays and reorders messages and partitions nodes, with crashes that lose
-// unpersisted state, paused processes, drifting clocks, compaction and leadership transfers,
+// unpersisted state (and that their peers are told of, as a transport sees a reset — plus such
+// notices at random with the peer alive), paused processes, drifting clocks, compaction and leadership transfers,
 // every invariant of sim-invariants.ts holds after every event, and once the faults stop a
 // leader commits a new proposal and every node applies it within a bound.
 //
@@ -32,13 +33,15 @@ interface Totals {
   snapshotsSent: number;
   crashes: number;
   reads: number;
+  leaderLostNotices: number;
+  spuriousLeaderLostNotices: number;
   maxCommitTicks: number;
   /** Runs that committed at least 10 entries under faults (not stalled by the fault mix). */
   productive: number;
 }
 
 function runSeeds(nodes: number, count: number): Totals {
-  const totals: Totals = { runs: 0, committed: 0, elections: 0, snapshotsSent: 0, crashes: 0, reads: 0, maxCommitTicks: 0, productive: 0 };
+  const totals: Totals = { runs: 0, committed: 0, elections: 0, snapshotsSent: 0, crashes: 0, reads: 0, leaderLostNotices: 0, spuriousLeaderLostNotices: 0, maxCommitTicks: 0, productive: 0 };
   for (let seed = 1; seed <= count; seed++) {
     const r = simulate(seed, nodes);
     totals.runs++;
@@ -47,6 +50,8 @@ function runSeeds(nodes: number, count: number): Totals {
     totals.snapshotsSent += r.snapshotsSent;
     totals.crashes += r.crashes;
     totals.reads += r.reads;
+    totals.leaderLostNotices += r.leaderLostNotices;
+    totals.spuriousLeaderLostNotices += r.spuriousLeaderLostNotices;
     totals.maxCommitTicks = Math.max(totals.maxCommitTicks, r.commitTicks);
     if (r.committed >= 10) totals.productive++;
   }
@@ -69,7 +74,7 @@ if (onlySeed !== undefined) {
     ])('%i nodes: %i seeds keep every invariant and recover after healing', (nodes, count) => {
       const totals = runSeeds(nodes, count);
       // The runs must actually exercise what they claim to: elections under faults, commits,
-      // snapshots sent to lagging followers, crashes and restarts, reads.
+      // snapshots sent to lagging followers, crashes and restarts, reads, connection-lost notices.
       expect(totals.runs).toBe(count);
       expect(totals.productive).toBeGreaterThan(count * 0.9);
       expect(totals.elections).toBeGreaterThan(count * 2);
@@ -77,6 +82,9 @@ if (onlySeed !== undefined) {
       expect(totals.snapshotsSent).toBeGreaterThan(count / 2);
       expect(totals.crashes).toBeGreaterThan(count / 2);
       expect(totals.reads).toBeGreaterThan(count * 5);
+      // Crashed leaders' followers are told (about 3–7 per seed), and some notices are spurious.
+      expect(totals.leaderLostNotices).toBeGreaterThan(count * 2);
+      expect(totals.spuriousLeaderLostNotices).toBeGreaterThan(count / 10);
     }, 300_000);
 
     test('a seed reproduces its run exactly', () => {

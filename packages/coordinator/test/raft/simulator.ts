@@ -4,7 +4,10 @@
 // persisted; restart reads back hard state, snapshot and entries), clients proposing values and
 // asking for linearizable reads, applications that compact their logs, leadership transfers,
 // paused processes, drifting clocks, and (in half the runs) asynchronous disk writes, so that
-// inputs reach a node between ready() and advance() as they do in the real adapter. Everything
+// inputs reach a node between ready() and advance() as they do in the real adapter. A crash
+// breaks the crashed node's connections: the peers that had one (no partition between them) are
+// told so with peerConnectionLost, as a real transport sees a reset; and some runs add such
+// notices at random while the peer is alive (a transient stream reset). Everything
 // random comes from one seed, so a seed reproduces a run exactly.
 //
 // A run has two phases: chaos (faults on) for `chaosTicks`, then healing (every node up, no
@@ -53,6 +56,10 @@ export interface SimulationResult {
   readonly snapshotsSent: number;
   readonly crashes: number;
   readonly reads: number;
+  /** peerConnectionLost notices given to a node about the leader it followed. */
+  readonly leaderLostNotices: number;
+  /** Of those, the ones given while that leader was up (spurious resets). */
+  readonly spuriousLeaderLostNotices: number;
 }
 
 /** A run that broke an invariant or missed the liveness bound. The message says how to rerun it. */
@@ -130,6 +137,10 @@ export interface FaultProfile {
   clockSkew: boolean;
   /** Drain Ready asynchronously: inputs reach the node between ready() and advance(). */
   asyncDisk: boolean;
+  /** The chance that a peer connected to a crashing node is told its connection broke. */
+  crashNoticeRate: number;
+  /** Per tick: the chance of a notice that a connection broke while both ends are up. */
+  spuriousNoticeRate: number;
   preVote: boolean;
   checkQuorum: boolean;
   maxInflightAppends: number;
@@ -139,6 +150,13 @@ export interface FaultProfile {
 
 const encoder = new TextEncoder();
 const ELECTION_TICKS = 10;
+/** A notice that `to` (in incarnation `incarnation`) saw its connection with `peer` break. */
+interface ConnectionNotice {
+  readonly to: number;
+  readonly incarnation: number;
+  readonly peer: number;
+}
+
 /** Deliveries within one tick before we call it a message storm. */
 const MAX_DELIVERIES_PER_TICK = 100_000;
 
@@ -157,8 +175,10 @@ export class Simulation {
   private now = 0;
   private nextValue = 0;
   private readonly pendingReads = new Map<string, PendingRead>();
+  /** Connection-lost notices not yet given (their node is paused, or they came this tick). */
+  private notices: ConnectionNotice[] = [];
   private readonly traceLines: string[] = [];
-  private stats = { messages: 0, snapshotsSent: 0, crashes: 0, reads: 0 };
+  private stats = { messages: 0, snapshotsSent: 0, crashes: 0, reads: 0, leaderLostNotices: 0, spuriousLeaderLostNotices: 0 };
 
   constructor(private readonly options: SimulationOptions) {
     this.rng = seededRandom(options.seed * 7919 + options.nodes);
@@ -207,6 +227,8 @@ export class Simulation {
         snapshotsSent: this.stats.snapshotsSent,
         crashes: this.stats.crashes,
         reads: this.stats.reads,
+        leaderLostNotices: this.stats.leaderLostNotices,
+        spuriousLeaderLostNotices: this.stats.spuriousLeaderLostNotices,
       };
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e));
@@ -249,6 +271,8 @@ export class Simulation {
       maxInflightAppends: this.pick([1, 2, 4, 64]),
       maxAppendBytes: this.pick([1, 100, 1 << 20]),
       maxCommittedBytesPerReady: this.pick([1, 200, 1 << 20]),
+      crashNoticeRate: this.pick([0, 0.9, 1]),
+      spuriousNoticeRate: this.pick([0, 0.005, 0.02]),
     };
   }
 
@@ -294,12 +318,48 @@ export class Simulation {
     node.restartAt = this.now + 1 + Math.floor(this.random() * 4 * ELECTION_TICKS);
     this.stats.crashes++;
     this.trace(() => `crash ${node.id}`);
+    // Its sockets are reset: every peer with a connection to it (no partition between them)
+    // may notice, from the next tick on.
+    for (const other of this.nodes) {
+      if (other === node || other.raft === null || this.blocked[node.id]![other.id] || this.blocked[other.id]![node.id]) continue;
+      if (this.chance(this.profile.crashNoticeRate)) this.notices.push({ to: other.id, incarnation: other.incarnation, peer: node.id });
+    }
+  }
+
+  /** Gives the connection-lost notices whose node is up and running; a restarted node never had the connection. */
+  private giveNotices(): void {
+    const waiting: ConnectionNotice[] = [];
+    for (const notice of this.notices) {
+      const node = this.nodes[notice.to - 1]!;
+      if (node.raft === null || node.incarnation !== notice.incarnation) continue;
+      if (node.pausedUntil > this.now) waiting.push(notice);
+      else this.noticeConnectionLost(node, notice.peer);
+    }
+    this.notices = waiting;
+  }
+
+  private noticeConnectionLost(node: SimNode, peer: number): void {
+    const raft = node.raft!;
+    if (raft.leaderId === peer && !raft.isLeader) {
+      this.stats.leaderLostNotices++;
+      if (this.nodes[peer - 1]!.raft !== null) this.stats.spuriousLeaderLostNotices++;
+    }
+    raft.peerConnectionLost(peer);
+    this.trace(() => `${node.id} lost its connection with ${peer}`);
+    this.processReady(node);
   }
 
   // ---- the clock and the faults -------------------------------------------------------------
 
   private chaosEvents(): void {
     const p = this.profile;
+    this.giveNotices();
+    if (this.chance(p.spuriousNoticeRate)) {
+      // A transient reset with both ends alive.
+      const node = this.pick(this.nodes);
+      const peer = this.pick(this.ids.filter((id) => id !== node.id));
+      if (this.reachable(node)) this.noticeConnectionLost(node, peer);
+    }
     for (const node of this.nodes) {
       if (node.raft === null) {
         if (this.now >= node.restartAt) this.start(node);
@@ -397,6 +457,7 @@ export class Simulation {
 
   private heal(): void {
     this.faultsOn = false;
+    this.notices = [];
     this.healPartition();
     for (const node of this.nodes) {
       if (node.raft === null) this.start(node);
