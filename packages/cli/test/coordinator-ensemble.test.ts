@@ -176,7 +176,22 @@ describe('coordinator ensemble (3 processes)', () => {
     await h.ready;
     for (let i = 0; i < 20; i++) await writer.create(`/watched/a${i}`);
     await cluster.kill(`coordinator-${memberId}`);
-    for (let i = 0; i < 20; i++) await writer.create(`/watched/b${i}`);
+    // The killed member may have been the leader: a create forwarded to it just then fails with
+    // its outcome unknown (ZooKeeper's ConnectionLoss), and is retried the way a ZooKeeper recipe
+    // does it: NODE_EXISTS on the retry means the first attempt was applied.
+    const createOnce = async (path: string): Promise<void> => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await writer.create(path);
+          return;
+        } catch (err) {
+          if (!(err instanceof CoordinatorError) || attempt >= 5) throw err;
+          if (attempt > 0 && err.code === 'NODE_EXISTS') return;
+          if (err.code !== 'TIMEOUT' && err.code !== 'UNAVAILABLE') throw err;
+        }
+      }
+    };
+    for (let i = 0; i < 20; i++) await createOnce(`/watched/b${i}`);
     const expected = [...Array.from({ length: 20 }, (_, i) => `/watched/a${i}`), ...Array.from({ length: 20 }, (_, i) => `/watched/b${i}`)];
     expect(await waitFor(() => seen.length >= expected.length, 30_000)).toBe(true);
     expect(seen.map((e) => e.path)).toEqual(expected);
