@@ -151,6 +151,7 @@ export class CoordinatorNode {
     this.transport = new PeerTransport(options.id, options.peers, {
       onDropped: (_peer, n) => this.metrics?.peerMessagesDropped.inc(n),
       onSent: (_peer, n) => this.metrics?.peerMessagesSent.inc(n),
+      onConnectionLost: (peer) => this.peerConnectionLost(peer),
     });
   }
 
@@ -237,6 +238,18 @@ export class CoordinatorNode {
         return;
       }
     }
+    this.scheduleDrain();
+  }
+
+  /**
+   * An established connection with `peer` broke (its process may have died: a reset arrives at
+   * once). If `peer` is our leader, Raft stops counting on it and campaigns within a few ticks
+   * rather than after a whole election timeout (RaftNode.peerConnectionLost); otherwise nothing.
+   */
+  peerConnectionLost(peer: NodeId): void {
+    if (this.stopped || peer === this.id || !this.peers.has(peer)) return;
+    if (this.leader === peer && this.role === 'follower') this.logger.info('connection with the leader broke', { leader: peer });
+    this.guard(() => this.raft.peerConnectionLost(peer));
     this.scheduleDrain();
   }
 

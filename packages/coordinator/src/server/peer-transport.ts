@@ -7,6 +7,11 @@
 // A peer without the stream (an older member: UNIMPLEMENTED) gets Peer.Deliver calls, one in
 // flight at a time to keep send order, whatever queued meanwhile going out as the next batch.
 // Forwarded writes travel the same way (Peer.ForwardStream, else Peer.Forward).
+//
+// The transport also says when an established connection with a peer broke (its channel left
+// READY): a process killed on the same host or LAN has its sockets reset at once, so Raft need
+// not wait out an election timeout to suspect its leader (RaftNode.peerConnectionLost). A peer
+// never reached (down, partitioned) never was READY and causes no report.
 
 import * as grpc from '@grpc/grpc-js';
 import { encodeMessage } from '../raft/message-codec.js';
@@ -38,6 +43,8 @@ export interface PeerTransportOptions {
   retryBackoffMs?: number;
   onDropped?(peer: NodeId, count: number): void;
   onSent?(peer: NodeId, count: number): void;
+  /** An established connection with `peer` broke (each time its channel leaves READY). */
+  onConnectionLost?(peer: NodeId): void;
 }
 
 type Unary = (req: unknown, meta: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: unknown) => void) => void;
@@ -107,6 +114,19 @@ export class PeerTransport {
     this.maxBatchBytes = options.maxBatchBytes ?? 4 << 20;
     this.deliverTimeoutMs = options.deliverTimeoutMs ?? 5_000;
     this.retryBackoffMs = options.retryBackoffMs ?? 50;
+    for (const link of this.links.values()) this.watchConnection(link);
+  }
+
+  private watchConnection(link: PeerLink): void {
+    const channel = link.client.getChannel();
+    const state = channel.getConnectivityState(false);
+    if (state === grpc.connectivityState.SHUTDOWN) return;
+    // No deadline: no timer, nothing keeps the process alive; close() ends the watch (SHUTDOWN).
+    channel.watchConnectivityState(state, Infinity, () => {
+      if (this.closed) return;
+      if (state === grpc.connectivityState.READY) this.options.onConnectionLost?.(link.id);
+      this.watchConnection(link);
+    });
   }
 
   send(messages: readonly Message[]): void {

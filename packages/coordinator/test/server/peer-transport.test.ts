@@ -1,6 +1,8 @@
 // PeerTransport sends each batch of Raft messages at once on one stream per peer, in send order,
 // and falls back to one Deliver call at a time (still in order) when the peer has no stream
-// method; forwarded writes take the ForwardStream and fall back to Forward the same way.
+// method; forwarded writes take the ForwardStream and fall back to Forward the same way. It
+// reports an established connection that breaks (what a killed leader's followers see), and
+// nothing for a peer it never reached.
 import * as grpc from '@grpc/grpc-js';
 import { peerServiceDefinition } from '../../src/client/rpc.js';
 import { decodeMessage } from '../../src/raft/message-codec.js';
@@ -98,5 +100,42 @@ describe('PeerTransport', () => {
     const a = await transport.forward(2, Buffer.from('a'), 5_000);
     const b = await transport.forward(3, Buffer.from('b'), 5_000);
     expect([a.index, Buffer.from(a.result).toString(), b.index, Buffer.from(b.result).toString()]).toEqual([1, 'a', 2, 'b']);
+  });
+
+  test('an established connection that breaks is reported; a peer never reached is not', async () => {
+    let received = 0;
+    const { address, server } = await serve({
+      deliverStream: (call: grpc.ServerReadableStream<Batch, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+        call.on('data', (b: Batch) => (received += b.messages.length));
+        call.on('end', () => cb(null, {}));
+      },
+    });
+    const lost: number[] = [];
+    const dropped = new Map<number, number>();
+    // Peer 3 listens nowhere (port 1): every attempt to reach it fails.
+    const transport = new PeerTransport(1, new Map([[1, '127.0.0.1:1'], [2, address], [3, '127.0.0.1:1']]), {
+      retryBackoffMs: 10,
+      onConnectionLost: (peer) => lost.push(peer),
+      onDropped: (peer, n) => dropped.set(peer, (dropped.get(peer) ?? 0) + n),
+    });
+    cleanups.push(() => (transport.close(), server.forceShutdown()));
+    const toBoth = (commit: number): Message[] => [heartbeat(commit), { ...heartbeat(commit), to: 3 }];
+
+    let commit = 0;
+    const sendUntil = async (cond: () => boolean): Promise<void> => {
+      const deadline = Date.now() + 5_000;
+      while (!cond()) {
+        if (Date.now() > deadline) throw new Error('condition not met in time');
+        transport.send(toBoth(++commit));
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    };
+    // Connected to peer 2; several failed attempts on peer 3 (dropped during their backoffs).
+    await sendUntil(() => received > 0 && (dropped.get(3) ?? 0) >= 5);
+    expect(lost).toEqual([]);
+
+    server.forceShutdown(); // peer 2's process goes away: its connection breaks
+    await sendUntil(() => lost.length > 0);
+    expect(lost).toEqual([2]);
   });
 });
