@@ -4,7 +4,7 @@
 // reading the whole partition from the former follower gets, for every key, exactly the last value
 // that was acknowledged, and fewer records than were produced.
 import { jest } from '@jest/globals';
-import { BrokerRpc, type WireError } from '@samsa/client';
+import { Admin, BrokerRpc, type WireError } from '@samsa/client';
 import { LOG_OVERHEAD, decodeBatch, encodeBatch } from '@samsa/log';
 import { LocalCluster, waitFor } from '../src/cluster/local-cluster.js';
 
@@ -71,13 +71,13 @@ describe('log compaction on a 2-broker cluster', () => {
   }
 
   test('leader and follower compact their own copies; after the leader dies the follower serves the latest value of every key', async () => {
-    const created = await rpc(1).createTopics({
-      topics: [{ name: TOPIC, numPartitions: 1, replicationFactor: 2, assignments: [], configs: [
-        { name: 'cleanup.policy', value: 'compact' }, { name: 'segment.bytes', value: '4096' },
-      ] }],
-      timeoutMs: 10_000, validateOnly: false,
-    }, opts);
-    expect(name(created.topics[0]!.error)).toBeNull();
+    // Through the Admin, which finds the controller (a broker that is not it answers NOT_CONTROLLER).
+    const admin = new Admin({ 'bootstrap.servers': cluster.brokerAddresses.join(',') });
+    try {
+      await admin.createTopics([{ name: TOPIC, numPartitions: 1, replicationFactor: 2, configs: { 'cleanup.policy': 'compact', 'segment.bytes': '4096' } }]);
+    } finally {
+      admin.close();
+    }
     let state: { leader: number; isr: number[] } | null = null;
     expect(await waitFor(async () => {
       state = await partitionState(1);
