@@ -156,8 +156,9 @@ describe('samsa consume --group and consumer-groups (1 coordinator, 1 broker)', 
 
     const deleted = await ok(['consumer-groups', 'delete', '--group', 'live']);
     expect(deleted).toBe("Deletion of requested consumer groups ('live') was successful.\n");
-    const [listAfter, describeGone, deleteGone, partial] = await Promise.all([
-      ok(['consumer-groups', 'list']),
+    // The list first: the deletions below remove 'console', and a list run beside them could miss it.
+    const listAfter = await ok(['consumer-groups', 'list']);
+    const [describeGone, deleteGone, partial] = await Promise.all([
       samsa(['consumer-groups', 'describe', '--group', 'live']),
       samsa(['consumer-groups', 'delete', '--group', 'never-was']),
       samsa(['consumer-groups', 'delete', '--group', 'console', '--group', 'never-was', '--json']),
