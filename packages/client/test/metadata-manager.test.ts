@@ -98,6 +98,16 @@ describe('MetadataManager', () => {
     expect(net.closed).toEqual(['broker7:9092']); // the connection to a broker that left is closed
   });
 
+  test('maybeRefresh never rejects, also when it returns a refresh already running that fails (a producer or consumer only waits on it; a rejection crashed the process)', async () => {
+    const { net, manager } = setup({ bootstrap: ['dead:9092'] });
+    const explicit = manager.refresh(); // started elsewhere (waitForTopic, an admin call)
+    const joined = manager.maybeRefresh();
+    expect(joined).not.toBeNull();
+    (await net.next('metadata', 'dead:9092')).fail(new KafkaError('NETWORK_EXCEPTION', 'connect ECONNREFUSED'));
+    await expect(explicit).rejects.toBeInstanceOf(KafkaError);
+    await expect(joined).resolves.toBeUndefined();
+  });
+
   test('maybeRefresh refreshes only when due: requested and past the backoff, or at max age', async () => {
     const { clock, net, manager } = setup();
     expect(manager.maybeRefresh()).not.toBeNull(); // nothing known yet: due

@@ -101,9 +101,13 @@ export class MetadataManager {
     return this.cache.timeToNextUpdate(this.options.clock.now(), this.options.policy.backoffMs(this.cache.failures));
   }
 
-  /** Starts a refresh when one is due and none runs; returns the running refresh, if any. */
+  /**
+   * Starts a refresh when one is due and none runs; returns the running refresh, if any. Never
+   * rejects: a failed refresh is retried with backoff, and callers only wait on it (a rejecting
+   * promise here, left to a `void p.then(…)`, crashed the process as an unhandled rejection).
+   */
   maybeRefresh(): Promise<void> | null {
-    if (this.refreshing) return this.refreshing;
+    if (this.refreshing) return this.refreshing.catch(() => {});
     if (this.timeToNextUpdate() > 0) return null;
     return this.refresh().catch(() => {});
   }
