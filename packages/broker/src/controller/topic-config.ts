@@ -8,7 +8,6 @@ import { createLogConfig, isLogConfigKey, LogError } from '@samsa/log';
 
 export const UNCLEAN_LEADER_ELECTION_ENABLE = 'unclean.leader.election.enable';
 export const MIN_INSYNC_REPLICAS = 'min.insync.replicas';
-const CLEANUP_POLICY = 'cleanup.policy';
 
 /** Longest config value accepted, so one topic cannot blow the 1 MiB znode limit. */
 export const MAX_TOPIC_CONFIG_VALUE_LENGTH = 1024;
@@ -28,8 +27,6 @@ export function validateTopicConfig(config: Readonly<Record<string, string>>): v
       if (value !== 'true' && value !== 'false') throw new KafkaError('INVALID_CONFIG', `${name}: expected true or false, got ${JSON.stringify(value)}`);
     } else if (name === MIN_INSYNC_REPLICAS) {
       if (!/^\d{1,9}$/.test(value) || Number(value) < 1) throw new KafkaError('INVALID_CONFIG', `${name}: expected an integer >= 1, got ${JSON.stringify(value)}`);
-    } else if (name === CLEANUP_POLICY) {
-      if (value !== 'delete') throw new KafkaError('INVALID_CONFIG', `${name}: only "delete" is supported, got ${JSON.stringify(value)}`);
     } else {
       throw new KafkaError('INVALID_CONFIG', `Unknown topic config name: ${name}`);
     }
